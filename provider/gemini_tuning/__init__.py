@@ -1,0 +1,107 @@
+"""Apache Airflow provider for supervised fine-tuning of Gemini models.
+
+Importing this package is cheap: nothing here imports ``google.genai`` or touches the network.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+CONN_TYPE = "gemini_tuning"
+DEFAULT_CONN_ID = "gemini_tuning_default"
+
+
+def get_provider_info() -> dict:
+    """Provider metadata read by Airflow's ProvidersManager (entry point ``apache_airflow_provider``)."""
+    return {
+        "package-name": "airflow-provider-gemini-tuning",
+        "name": "Gemini Tuning",
+        "description": "Supervised fine-tuning of Gemini models on the Gemini Developer API and Vertex AI.",
+        "versions": [__version__],
+        "integrations": [
+            {
+                "integration-name": "Gemini Tuning",
+                "external-doc-url": "https://ai.google.dev/gemini-api/docs/model-tuning",
+                "tags": ["gcp"],
+            }
+        ],
+        "hooks": [
+            {
+                "integration-name": "Gemini Tuning",
+                "python-modules": ["gemini_tuning.hooks.gemini_tuning"],
+            }
+        ],
+        "operators": [
+            {
+                "integration-name": "Gemini Tuning",
+                "python-modules": [
+                    "gemini_tuning.operators.dataset",
+                    "gemini_tuning.operators.tuning",
+                    "gemini_tuning.operators.evaluate",
+                ],
+            }
+        ],
+        "sensors": [
+            {"integration-name": "Gemini Tuning", "python-modules": ["gemini_tuning.sensors.tuning"]}
+        ],
+        "triggers": [
+            {"integration-name": "Gemini Tuning", "python-modules": ["gemini_tuning.triggers.tuning"]}
+        ],
+        "extra-links": ["gemini_tuning.links.TuningJobLink"],
+        "connection-types": [
+            {
+                "connection-type": CONN_TYPE,
+                "hook-class-name": "gemini_tuning.hooks.gemini_tuning.GeminiTuningHook",
+                "hook-name": "Gemini Tuning",
+                "conn-fields": {
+                    "backend": {
+                        "label": "Backend",
+                        "description": "gemini_api (API key) or vertex_ai (Google Cloud credentials).",
+                        "schema": {"type": ["string", "null"], "enum": ["gemini_api", "vertex_ai"], "default": "gemini_api"},
+                    },
+                    "project": {
+                        "label": "Project ID (Vertex AI)",
+                        "schema": {"type": ["string", "null"]},
+                    },
+                    "location": {
+                        "label": "Location (Vertex AI)",
+                        "schema": {"type": ["string", "null"], "default": "us-central1"},
+                    },
+                    "key_json": {
+                        "label": "Service account key JSON (Vertex AI)",
+                        "description": "Leave empty to use application-default credentials.",
+                        "schema": {"type": ["string", "null"], "format": "password"},
+                    },
+                    "access_token": {
+                        "label": "OAuth access token (Vertex AI)",
+                        "description": "A short-lived token instead of a key (any value for the emulator).",
+                        "schema": {"type": ["string", "null"], "format": "password"},
+                    },
+                    "base_url": {
+                        "label": "Base URL override",
+                        "description": "For the emulator or a proxy, e.g. http://127.0.0.1:8085",
+                        "schema": {"type": ["string", "null"]},
+                    },
+                    "api_version": {
+                        "label": "API version",
+                        "description": "Defaults: v1beta (Gemini API), v1beta1 (Vertex AI).",
+                        "schema": {"type": ["string", "null"]},
+                    },
+                    "timeout": {
+                        "label": "Request timeout (seconds)",
+                        "schema": {"type": ["number", "null"], "default": 60, "minimum": 1},
+                    },
+                    "retries": {
+                        "label": "Retry attempts",
+                        "description": "Attempts per request on 408/429/500/502/503/504, including the first.",
+                        "schema": {"type": ["integer", "null"], "default": 5, "minimum": 1},
+                    },
+                },
+                "ui-field-behaviour": {
+                    "hidden-fields": ["host", "port", "login", "schema", "extra"],
+                    "relabeling": {"password": "API key (Gemini API)"},
+                    "placeholders": {"password": "Gemini API key from AI Studio"},
+                },
+            }
+        ],
+    }
