@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from airflow.exceptions import AirflowException
 
 SCOPES_HINT = (
@@ -37,3 +39,33 @@ class TuningJobFailed(GeminiTuningError):
 
 class InvalidTuningParameters(ValueError):
     """Bad hyperparameters or arguments, raised before any remote call."""
+
+
+class NotFoundError(GeminiTuningError):
+    """HTTP 404 from the service: the job or model does not exist (any more)."""
+
+
+@contextmanager
+def translate_errors(secrets: list[str] | tuple[str, ...] = ()):
+    """Turn google-genai / transport errors into :class:`GeminiTuningError`, scrubbing any secret."""
+    from google.genai import errors
+
+    try:
+        yield
+    except errors.APIError as exc:
+        message = _scrub(str(exc.message or exc), secrets)
+        cls = NotFoundError if exc.code == 404 else GeminiTuningError
+        raise cls(message, code=exc.code, status=exc.status) from None
+    except (OSError, TimeoutError) as exc:  # httpx transport errors derive from neither; see below
+        raise GeminiTuningError(_scrub(f"{type(exc).__name__}: {exc}", secrets)) from None
+    except Exception as exc:
+        if type(exc).__module__.startswith(("httpx", "aiohttp")):
+            raise GeminiTuningError(_scrub(f"{type(exc).__name__}: {exc}", secrets)) from None
+        raise
+
+
+def _scrub(text: str, secrets) -> str:
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text

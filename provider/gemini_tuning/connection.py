@@ -1,0 +1,109 @@
+"""Settings read from a ``gemini_tuning`` Airflow connection, and the google-genai client built from them."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, SecretStr, field_validator
+
+from gemini_tuning.models import Backend
+
+if TYPE_CHECKING:
+    from google import genai
+
+RETRY_STATUS_CODES = [408, 429, 500, 502, 503, 504]
+DEFAULT_API_VERSION = {"gemini_api": "v1beta", "vertex_ai": "v1beta1"}
+
+
+class ConnectionSettings(BaseModel):
+    """Everything the hook needs from the connection. Secrets stay ``SecretStr`` (never printed)."""
+
+    backend: Backend = "gemini_api"
+    api_key: SecretStr | None = None
+    project: str | None = None
+    location: str = "us-central1"
+    key_json: SecretStr | None = None
+    access_token: SecretStr | None = None
+    base_url: str | None = None
+    api_version: str | None = None
+    timeout: float = 60.0
+    retries: int = 5
+    retry_initial_delay: float = 1.0
+    retry_max_delay: float = 30.0
+
+    @field_validator("backend", mode="before")
+    @classmethod
+    def _normalize_backend(cls, value: Any) -> Any:
+        return (value or "gemini_api").strip().lower().replace("-", "_")
+
+    @classmethod
+    def from_connection(cls, conn: Any) -> ConnectionSettings:
+        extra = dict(conn.extra_dejson or {})
+        # Tolerate the UI's legacy ``extra__gemini_tuning__field`` prefix.
+        extra = {k.removeprefix("extra__gemini_tuning__"): v for k, v in extra.items()}
+        values = {k: v for k, v in extra.items() if k in cls.model_fields and v not in (None, "")}
+        if isinstance(values.get("key_json"), dict):
+            values["key_json"] = json.dumps(values["key_json"])
+        if conn.password:
+            values["api_key"] = conn.password
+        if not values.get("base_url") and conn.host:
+            scheme = conn.schema or "http"
+            port = f":{conn.port}" if conn.port else ""
+            values["base_url"] = f"{scheme}://{conn.host}{port}"
+        return cls(**values)
+
+    @property
+    def effective_api_version(self) -> str:
+        return self.api_version or DEFAULT_API_VERSION[self.backend]
+
+    def secrets(self) -> list[str]:
+        return [s.get_secret_value() for s in (self.api_key, self.key_json, self.access_token) if s]
+
+    def http_options(self) -> dict[str, Any]:
+        """google-genai ``HttpOptions`` as a dict: base URL, version, timeout (ms) and retry policy."""
+        options: dict[str, Any] = {
+            "api_version": self.effective_api_version,
+            "timeout": int(self.timeout * 1000),
+            "retry_options": {
+                "attempts": self.retries,
+                "initial_delay": self.retry_initial_delay,
+                "max_delay": self.retry_max_delay,
+                "exp_base": 2.0,
+                "jitter": 0.5 if self.retry_initial_delay >= 0.5 else 0.0,
+                "http_status_codes": RETRY_STATUS_CODES,
+            },
+        }
+        if self.base_url:
+            options["base_url"] = self.base_url.rstrip("/") + "/"
+        return options
+
+    def build_client(self) -> genai.Client:
+        from google import genai
+
+        if self.backend == "gemini_api":
+            if not self.api_key:
+                raise ValueError("The Gemini API backend needs an API key in the connection's password field.")
+            return genai.Client(api_key=self.api_key.get_secret_value(), http_options=self.http_options())
+        if not self.project:
+            raise ValueError("The Vertex AI backend needs `project` in the connection extra.")
+        return genai.Client(
+            vertexai=True,
+            project=self.project,
+            location=self.location,
+            credentials=self._vertex_credentials(),
+            http_options=self.http_options(),
+        )
+
+    def _vertex_credentials(self) -> Any:
+        scopes = ["https://www.googleapis.com/auth/cloud-platform"]
+        if self.key_json:
+            from google.oauth2 import service_account
+
+            info = json.loads(self.key_json.get_secret_value())
+            return service_account.Credentials.from_service_account_info(info, scopes=scopes)
+        if self.access_token:
+            from google.oauth2.credentials import Credentials
+
+            return Credentials(token=self.access_token.get_secret_value())
+        return None  # google-genai falls back to application-default credentials

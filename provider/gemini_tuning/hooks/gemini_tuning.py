@@ -1,0 +1,208 @@
+"""``GeminiTuningHook``: the single owner of every remote call the provider makes.
+
+``google.genai`` is imported lazily (inside methods), so importing this module — which Airflow
+does while parsing DAG files — stays cheap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from contextlib import contextmanager
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseHook
+
+from gemini_tuning import CONN_TYPE, DEFAULT_CONN_ID
+from gemini_tuning.backends import TuningJobSpec, backend_for
+from gemini_tuning.connection import ConnectionSettings
+from gemini_tuning.exceptions import NotFoundError, translate_errors
+from gemini_tuning.models import Hyperparameters, TuningJob
+
+if TYPE_CHECKING:
+    from google import genai
+
+
+class GeminiTuningHook(BaseHook):
+    """Tune, inspect, cancel and query Gemini models on the Gemini API or Vertex AI.
+
+    :param gemini_conn_id: a connection of type ``gemini_tuning``; its ``backend`` extra picks the service.
+    """
+
+    conn_name_attr = "gemini_conn_id"
+    default_conn_name = DEFAULT_CONN_ID
+    conn_type = CONN_TYPE
+    hook_name = "Gemini Tuning"
+
+    def __init__(self, gemini_conn_id: str = DEFAULT_CONN_ID, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.gemini_conn_id = gemini_conn_id
+        self._settings: ConnectionSettings | None = None
+
+    # -- connection ---------------------------------------------------------------------
+    @property
+    def settings(self) -> ConnectionSettings:
+        if self._settings is None:
+            self._settings = self._load_settings(self.get_connection(self.gemini_conn_id))
+        return self._settings
+
+    async def aload_settings(self) -> ConnectionSettings:
+        """Read the connection without blocking the event loop (for triggers)."""
+        if self._settings is None:
+            self._settings = self._load_settings(await self.aget_connection(self.gemini_conn_id))
+        return self._settings
+
+    @staticmethod
+    def _load_settings(conn: Any) -> ConnectionSettings:
+        from airflow.sdk.log import mask_secret
+
+        settings = ConnectionSettings.from_connection(conn)
+        for secret in settings.secrets():
+            mask_secret(secret)
+        return settings
+
+    @property
+    def backend_name(self) -> str:
+        return self.settings.backend
+
+    @cached_property
+    def backend(self):
+        return backend_for(self.settings)
+
+    @cached_property
+    def client(self) -> genai.Client:
+        return self.settings.build_client()
+
+    def get_conn(self) -> genai.Client:
+        return self.client
+
+    @contextmanager
+    def _remote(self):
+        with translate_errors(self.settings.secrets()):
+            yield
+
+    # -- tuning jobs --------------------------------------------------------------------
+    def check_tuning_job(self, spec: TuningJobSpec) -> None:
+        """Validate a spec for this connection's backend without sending anything."""
+        self.backend.check_spec(spec)
+
+    def check_hyperparameters(self, hyperparameters: Hyperparameters | dict) -> None:
+        self.backend.check_hyperparameters(Hyperparameters.model_validate(hyperparameters))
+
+    def create_tuning_job(self, spec: TuningJobSpec | None = None, **fields: Any) -> TuningJob:
+        """Submit a supervised tuning job. ``spec`` or its fields (see :class:`TuningJobSpec`)."""
+        spec = spec or TuningJobSpec(**fields)
+        self.backend.check_spec(spec)
+        with self._remote():
+            job = self.backend.create(self.client, spec)
+        self.log.info("Submitted tuning job %s (%s)", job.name, job.console_url)
+        return job
+
+    def get_tuning_job(self, name: str) -> TuningJob:
+        with self._remote():
+            return self.backend.get(self.client, name)
+
+    def find_tuning_job(self, job_id: str) -> TuningJob | None:
+        """The job submitted earlier under ``job_id`` (newest first), or ``None``."""
+        with self._remote():
+            return self.backend.find(self.client, job_id)
+
+    def list_tuning_jobs(
+        self,
+        *,
+        filter: str | None = None,
+        labels: dict[str, str] | None = None,
+        page_size: int = 100,
+        limit: int | None = None,
+    ) -> list[TuningJob]:
+        """All tuning jobs (Gemini API: tuned models). ``labels`` filters on Vertex AI only."""
+        if labels:
+            if self.backend_name != "vertex_ai":
+                raise ValueError("Label filters are a Vertex AI feature; the Gemini API has no job labels.")
+            terms = [f'labels.{key}="{value}"' for key, value in labels.items()]
+            filter = " AND ".join(filter and [filter, *terms] or terms)
+        with self._remote():
+            return self.backend.list(self.client, filter=filter, page_size=page_size, limit=limit)
+
+    def cancel_tuning_job(self, name: str) -> TuningJob:
+        """Stop a running job. On the Gemini API this deletes the still-CREATING tuned model."""
+        with self._remote():
+            job = self.backend.cancel(self.client, name)
+        self.log.info("Cancel requested for %s; state now %s", name, job.state.value)
+        return job
+
+    def discard_failed_job(self, job: TuningJob) -> None:
+        with self._remote():
+            self.backend.discard_failed(self.client, job)
+
+    def delete_tuned_model(self, name: str) -> bool:
+        """Delete a tuned model. Returns ``False`` (and logs) when it is already gone."""
+        try:
+            with self._remote():
+                self.client.models.delete(model=name)
+        except NotFoundError:
+            self.log.info("Tuned model %s does not exist (already deleted)", name)
+            return False
+        self.log.info("Deleted tuned model %s", name)
+        return True
+
+    def wait_for_tuning_job(
+        self,
+        name: str,
+        *,
+        poll_interval: float = 30.0,
+        timeout: float | None = None,
+        on_poll: Callable[[TuningJob], None] | None = None,
+    ) -> TuningJob:
+        """Poll until the job is terminal; raise ``TimeoutError`` at the deadline (the job keeps running)."""
+        deadline = time.monotonic() + timeout if timeout else None
+        while True:
+            job = self.get_tuning_job(name)
+            if on_poll:
+                on_poll(job)
+            if job.done:
+                return job
+            if deadline and time.monotonic() >= deadline:
+                raise TimeoutError(f"Tuning job {name} did not finish within {timeout}s (state {job.state.value}).")
+            time.sleep(poll_interval)
+
+    # -- inference ------------------------------------------------------------------------
+    def generate(self, model: str, text: str, config: dict | None = None) -> str:
+        with self._remote():
+            response = self.client.models.generate_content(model=model, contents=text, config=config)
+        return response.text or ""
+
+    # -- async (triggers, evaluation) ---------------------------------------------------
+    async def aget_client(self) -> genai.Client:
+        await self.aload_settings()
+        return await asyncio.to_thread(lambda: self.client)
+
+    async def aget_tuning_job(self, name: str) -> TuningJob:
+        client = await self.aget_client()
+        with self._remote():
+            return await self.backend.aget(client, name)
+
+    async def acancel_tuning_job(self, name: str) -> TuningJob:
+        client = await self.aget_client()
+        with self._remote():
+            job = await self.backend.acancel(client, name)
+        self.log.info("Cancel requested for %s; state now %s", name, job.state.value)
+        return job
+
+    async def agenerate(self, model: str, text: str, config: dict | None = None) -> str:
+        client = await self.aget_client()
+        with self._remote():
+            response = await client.aio.models.generate_content(model=model, contents=text, config=config)
+        return response.text or ""
+
+    # -- UI -------------------------------------------------------------------------------
+    def test_connection(self) -> tuple[bool, str]:
+        try:
+            with self._remote():
+                jobs = self.backend.list(self.client, filter=None, page_size=1, limit=1)
+        except Exception as exc:  # the UI shows the message
+            return False, str(exc)
+        where = self.settings.base_url or ("Vertex AI" if self.backend_name == "vertex_ai" else "Gemini API")
+        return True, f"Connected to {where} ({self.backend_name}); listing tuning jobs works ({len(jobs)} on the first page)."
