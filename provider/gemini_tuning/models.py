@@ -88,5 +88,20 @@ class TuningJob(BaseModel):
     def done(self) -> bool:
         return self.state.is_terminal
 
+    def progress(self) -> str:
+        """One log line: state, percent, epoch and the latest mean loss."""
+        parts = [self.state.value.removeprefix("JOB_STATE_")]
+        if self.completed_percent is not None:
+            parts.append(f"{self.completed_percent:.1f}% complete")
+        if self.completed_steps is not None and self.total_steps:
+            parts.append(f"step {self.completed_steps}/{self.total_steps}")
+        if self.snapshots:
+            last = self.snapshots[-1]
+            epochs = f"/{self.hyperparameters.epoch_count}" if self.hyperparameters.epoch_count else ""
+            parts.append(f"epoch {last.epoch}{epochs}")
+            if last.mean_loss is not None:
+                parts.append(f"mean loss {last.mean_loss:.4f}")
+        return f"{self.name}: " + ", ".join(parts)
+
     def to_xcom(self) -> dict[str, Any]:
         return self.model_dump(mode="json")

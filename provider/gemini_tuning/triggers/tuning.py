@@ -1,0 +1,103 @@
+"""``TuningJobTrigger``: waits for a tuning job in the triggerer, holding no worker slot."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+from gemini_tuning import DEFAULT_CONN_ID
+from gemini_tuning.connection import RETRY_STATUS_CODES
+
+
+class TuningJobTrigger(BaseTrigger):
+    """Poll ``job_name`` until it is terminal, the ``deadline`` passes, or the task is killed.
+
+    Only the connection id travels in the kwargs, never a credential. The deadline (epoch
+    seconds) lives here, so a deferred task that runs out of time cancels the remote job before
+    failing. Transient errors (HTTP 408/429/5xx, transport errors) that outlast the client's own
+    retries are retried here with backoff, up to ``max_poll_failures`` polls in a row.
+
+    Events: ``{"status": "success" | "failed" | "timeout" | "error", "job": {...}, "message": ...}``.
+    """
+
+    def __init__(
+        self,
+        job_name: str,
+        gemini_conn_id: str = DEFAULT_CONN_ID,
+        poll_interval: float = 30.0,
+        deadline: float | None = None,
+        max_poll_failures: int = 5,
+        cancel_on_timeout: bool = True,
+    ) -> None:
+        super().__init__()
+        self.job_name = job_name
+        self.gemini_conn_id = gemini_conn_id
+        self.poll_interval = poll_interval
+        self.deadline = deadline
+        self.max_poll_failures = max_poll_failures
+        self.cancel_on_timeout = cancel_on_timeout
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "job_name": self.job_name,
+                "gemini_conn_id": self.gemini_conn_id,
+                "poll_interval": self.poll_interval,
+                "deadline": self.deadline,
+                "max_poll_failures": self.max_poll_failures,
+                "cancel_on_timeout": self.cancel_on_timeout,
+            },
+        )
+
+    def _hook(self):
+        from gemini_tuning.hooks.gemini_tuning import GeminiTuningHook
+
+        return GeminiTuningHook(gemini_conn_id=self.gemini_conn_id)
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        from gemini_tuning.exceptions import GeminiTuningError
+
+        hook = self._hook()
+        failures = 0
+        while True:
+            try:
+                job = await hook.aget_tuning_job(self.job_name)
+                failures = 0
+            except GeminiTuningError as exc:
+                transient = exc.code is None or exc.code in RETRY_STATUS_CODES
+                if not transient or failures >= self.max_poll_failures:
+                    yield TriggerEvent({"status": "error", "job_name": self.job_name, "message": str(exc)})
+                    return
+                failures += 1
+                delay = min(self.poll_interval * 2**failures, 300)
+                self.log.warning("Polling %s failed (%s); retry %d/%d in %.1fs", self.job_name, exc, failures, self.max_poll_failures, delay)
+                await asyncio.sleep(delay)
+                continue
+
+            self.log.info("%s", job.progress())
+            if job.done:
+                status = "failed" if job.state.is_failure else "success"
+                yield TriggerEvent({"status": status, "job_name": self.job_name, "job": job.to_xcom()})
+                return
+            remaining = self.deadline - time.time() if self.deadline else None
+            if remaining is not None and remaining <= 0:
+                message = f"Tuning job {self.job_name} did not finish before its deadline (state {job.state.value})."
+                if self.cancel_on_timeout:
+                    job = await self._cancel(hook)
+                    message += " The job was cancelled."
+                yield TriggerEvent({"status": "timeout", "job_name": self.job_name, "job": job.to_xcom(), "message": message})
+                return
+            await asyncio.sleep(min(self.poll_interval, remaining) if remaining is not None else self.poll_interval)
+
+    async def _cancel(self, hook):
+        self.log.warning("Cancelling tuning job %s", self.job_name)
+        return await hook.acancel_tuning_job(self.job_name)
+
+    async def on_kill(self) -> None:
+        """The user killed the deferred task (mark failed / clear): stop the remote job too."""
+        await self._cancel(self._hook())
