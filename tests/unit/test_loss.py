@@ -1,0 +1,28 @@
+from gemini_tuning.loss import per_epoch_loss, recommended_epoch_count
+from gemini_tuning.models import Snapshot
+
+
+def curve(*losses):
+    return [{"epoch": i + 1, "mean_loss": v} for i, v in enumerate(losses)]
+
+
+def test_per_epoch_loss_averages_snapshots():
+    snaps = [Snapshot(step=1, epoch=1, mean_loss=4.0), Snapshot(step=2, epoch=1, mean_loss=2.0), Snapshot(step=3, epoch=2, mean_loss=1.0)]
+    assert per_epoch_loss(snaps) == [{"epoch": 1, "mean_loss": 3.0}, {"epoch": 2, "mean_loss": 1.0}]
+
+
+def test_recommended_epoch_is_where_the_curve_plateaus():
+    # falls sharply to epoch 3, then within 5% for good: the reference page's "stop before the plateau"
+    assert recommended_epoch_count(curve(2.0, 0.9, 0.30, 0.295, 0.29, 0.291)) == 3
+
+
+def test_recommended_epoch_ignores_a_flat_step_followed_by_a_drop():
+    assert recommended_epoch_count(curve(2.0, 1.99, 1.0, 0.99)) == 3
+
+
+def test_still_converging_recommends_the_last_epoch():
+    assert recommended_epoch_count(curve(4.0, 2.0, 1.0, 0.5)) == 4
+
+
+def test_no_curve_no_recommendation():
+    assert recommended_epoch_count([]) is None
