@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import tempfile
+import zlib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -160,7 +161,9 @@ def validate_dataset(
         for message in errors:
             report_problem(Problem(label, 0, "dataset", message))
         ok = not errors and (stats["rejected"] == 0 or o.on_invalid == "skip")
-        sha = hashlib.sha256(f"{stats['train_sha256']}:{stats['validation_sha256']}".encode()).hexdigest()
+        sha = None
+        if staging:  # the dataset's address: both staged files, in order
+            sha = hashlib.sha256(f"{stats['train_sha256']}:{stats['validation_sha256']}".encode()).hexdigest()
         report: dict[str, Any] = {
             "ok": ok,
             "backend": o.backend,
@@ -201,40 +204,58 @@ def validate_dataset(
     return report
 
 
+def _controls_possible(raw: bytes | None) -> bool:
+    """Whether decoded values may hold control characters. A JSON line can only produce them through
+    ``\\uXXXX``, ``\\b`` or ``\\f`` escapes (raw C0 bytes are invalid JSON) or a raw DEL byte."""
+    if raw is None:
+        return True
+    if b"\x7f" in raw:
+        return True
+    return b"\\" in raw and (b"\\u" in raw or b"\\b" in raw or b"\\f" in raw)
+
+
 def _stream(records, checker, o: Options, label, report_problem, train_f, val_f, rejects_f) -> dict[str, Any]:
-    """The hot loop. Kept flat: local names, cheap checks first, no per-row allocation beyond the output."""
+    """The hot loop: cheap checks first, no serialization unless staging.
+
+    De-duplication keys are Python's 64-bit string hashes (exact within a run, no encoding needed); the
+    train/validation split hashes (seed, CRC-32 of the example's source bytes -- a JSONL line -- or of its
+    canonical JSON), so it is stable across runs and machines. Without staging, sizes are those of the source lines.
+    """
     check = checker.check
-    dumps = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
+    staging = train_f is not None
+    serialize = json.JSONEncoder(ensure_ascii=False).encode
+    canonical = json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode
     blake2b = hashlib.blake2b
+    crc32 = zlib.crc32
     train_sha, val_sha = hashlib.sha256(), hashlib.sha256()
     split = float(o.validation_fraction) > 0
     threshold = int(float(o.validation_fraction) * (1 << 64))
     seed_key = str(o.seed).encode()[:64]
-    seen: dict[bytes, bytes] = {}
+    seen: dict[int, int] = {}
     tracking_capped = False
     in_hist: dict[int, int] = {}
     out_hist: dict[int, int] = {}
     total = valid = rejected = duplicates = conflicts = removed = 0
     train_count = val_count = train_bytes = val_bytes = 0
 
-    for line, item in records:
+    for line, item, raw in records:
         total += 1
         if type(item) is ReadError:
-            row_problems, raw = [(item.field, item.message)], item.raw
+            row_problems, source = [(item.field, item.message)], item.raw
         else:
-            example, inp, out, row_problems = check(item)
-            raw = item
+            example, inp, out, row_problems = check(item, _controls_possible(raw))
+            source = item
         if row_problems:
             rejected += 1
             for field, message in row_problems:
                 report_problem(Problem(label, line, field, message))
             if rejects_f is not None:
-                entry = {"line": line, "problems": [{"field": f, "message": m} for f, m in row_problems], "record": raw}
+                entry = {"line": line, "problems": [{"field": f, "message": m} for f, m in row_problems], "record": source}
                 rejects_f.write(json.dumps(entry, ensure_ascii=False, default=str).encode() + b"\n")
             continue
         valid += 1
-        key_in = blake2b(inp.strip().encode(), digest_size=8).digest()
-        key_out = blake2b(out.strip().encode(), digest_size=8).digest()
+        key_in = hash(inp.strip())
+        key_out = hash(out.strip())
         previous = seen.get(key_in)
         if previous is None:
             if len(seen) < MAX_TRACKED_INPUTS:
@@ -252,18 +273,27 @@ def _stream(records, checker, o: Options, label, report_problem, train_f, val_f,
         in_hist[n] = in_hist.get(n, 0) + 1
         n = len(out)
         out_hist[n] = out_hist.get(n, 0) + 1
-        data = dumps(example).encode() + b"\n"
-        if split and int.from_bytes(blake2b(data, digest_size=8, key=seed_key).digest()) < threshold:
+        if staging:
+            data = serialize(example).encode() + b"\n"
+            size = len(data)
+        else:
+            size = len(raw) + 1 if raw is not None else len(serialize(example).encode()) + 1
+        if split:
+            content = crc32(raw if raw is not None else canonical(item).encode()).to_bytes(4)
+            to_validation = int.from_bytes(blake2b(content, digest_size=8, key=seed_key).digest()) < threshold
+        else:
+            to_validation = False
+        if to_validation:
             val_count += 1
-            val_bytes += len(data)
-            val_sha.update(data)
-            if val_f is not None:
+            val_bytes += size
+            if staging:
+                val_sha.update(data)
                 val_f.write(data)
         else:
             train_count += 1
-            train_bytes += len(data)
-            train_sha.update(data)
-            if train_f is not None:
+            train_bytes += size
+            if staging:
+                train_sha.update(data)
                 train_f.write(data)
 
     warnings = []
@@ -285,8 +315,8 @@ def _stream(records, checker, o: Options, label, report_problem, train_f, val_f,
         "validation_count": val_count,
         "train_bytes": train_bytes,
         "validation_bytes": val_bytes,
-        "train_sha256": train_sha.hexdigest(),
-        "validation_sha256": val_sha.hexdigest(),
+        "train_sha256": train_sha.hexdigest() if staging else None,
+        "validation_sha256": val_sha.hexdigest() if staging else None,
         "input_hist": in_hist,
         "output_hist": out_hist,
         "warnings": warnings,

@@ -1,7 +1,8 @@
 """Streaming readers: inline lists, JSONL, JSON arrays and CSV from any local path or ObjectStoragePath URI.
 
-Every reader yields ``(line, item)`` where ``line`` is the 1-based line of the record in the source (the
-list index + 1 for inline data) and ``item`` is the parsed record or a :class:`ReadError`. Files are read
+Every reader yields ``(line, item, raw)``: ``line`` is the 1-based line of the record in the source (the
+list index + 1 for inline data), ``item`` the parsed record or a :class:`ReadError`, ``raw`` the source
+bytes of a JSONL line (``None`` for other formats; the engine uses it for cheap checks and sizes). Files are read
 in 1 MiB chunks; nothing holds the whole file.
 """
 
@@ -51,7 +52,7 @@ def infer_format(source: Any, format: str | None = None) -> str:
         ) from None
 
 
-def read_records(source: Any, format: str, *, columns: Iterable[str] = ()) -> Iterator[tuple[int, Any]]:
+def read_records(source: Any, format: str, *, columns: Iterable[str] = ()) -> Iterator[tuple[int, Any, Any]]:
     """Dispatch to the reader for ``format``. ``columns`` are the CSV columns that must exist."""
     if format == "inline":
         return read_inline(source)
@@ -67,8 +68,9 @@ def read_records(source: Any, format: str, *, columns: Iterable[str] = ()) -> It
     raise DatasetUsageError(f"unknown format {format!r}; expected one of jsonl, json, csv")
 
 
-def read_inline(records: Iterable[Any]) -> Iterator[tuple[int, Any]]:
-    return enumerate(records, start=1)
+def read_inline(records: Iterable[Any]) -> Iterator[tuple[int, Any, None]]:
+    for number, record in enumerate(records, start=1):
+        yield number, record, None
 
 
 def iter_lines(path: Any) -> Iterator[bytes]:
@@ -91,24 +93,24 @@ def decode_error(line: bytes, exc: UnicodeDecodeError) -> ReadError:
     )
 
 
-def read_jsonl(path: Any) -> Iterator[tuple[int, Any]]:
+def read_jsonl(path: Any) -> Iterator[tuple[int, Any, Any]]:
     """JSON Lines; blank lines are skipped (they are not records) but still counted for line numbers."""
     loads = json.loads
     for number, line in enumerate(iter_lines(path), start=1):
         try:
             text = line.decode("utf-8")
         except UnicodeDecodeError as exc:
-            yield number, decode_error(line, exc)
+            yield number, decode_error(line, exc), None
             continue
         try:
-            yield number, loads(text)
+            yield number, loads(text), line
         except ValueError as exc:
             if not text.strip():
                 continue
-            yield number, ReadError("json", f"invalid JSON: {exc.msg} (column {exc.colno})", text.rstrip("\r"))
+            yield number, ReadError("json", f"invalid JSON: {exc.msg} (column {exc.colno})", text.rstrip("\r")), None
 
 
-def read_json_array(path: Any) -> Iterator[tuple[int, Any]]:
+def read_json_array(path: Any) -> Iterator[tuple[int, Any, Any]]:
     """A top-level JSON array, decoded element by element with ``JSONDecoder.raw_decode`` over chunks.
 
     A syntax error or invalid UTF-8 is fatal: the array cannot be re-synchronised after it.
@@ -155,13 +157,13 @@ def read_json_array(path: Any) -> Iterator[tuple[int, Any]]:
 
         try:
             if not skip_ws() or buf[pos] != "[":
-                yield 1, ReadError("json", "invalid JSON: expected a top-level array '['", fatal=True)
+                yield 1, ReadError("json", "invalid JSON: expected a top-level array '['", fatal=True), None
                 return
             pos += 1
             expect_value = True
             while True:
                 if not skip_ws():
-                    yield line_at(pos), ReadError("json", "invalid JSON: unterminated array", fatal=True)
+                    yield line_at(pos), ReadError("json", "invalid JSON: unterminated array", fatal=True), None
                     return
                 if buf[pos] == "]" and (not started or not expect_value):
                     return
@@ -169,7 +171,7 @@ def read_json_array(path: Any) -> Iterator[tuple[int, Any]]:
                     if buf[pos] != ",":
                         yield line_at(pos), ReadError(
                             "json", f"invalid JSON: expected ',' or ']', got {buf[pos]!r}", fatal=True
-                        )
+                        ), None
                         return
                     pos += 1
                     expect_value = True
@@ -184,15 +186,15 @@ def read_json_array(path: Any) -> Iterator[tuple[int, Any]]:
                         if eof or len(buf) - start > MAX_JSON_ELEMENT_CHARS:
                             yield line_at(start) + buf.count("\n", start, exc.pos), ReadError(
                                 "json", f"invalid JSON: {exc.msg}", buf[start : exc.pos + 1][-200:], fatal=True
-                            )
+                            ), None
                             return
                     offset = start - pos
                     more()
                     start = pos + offset
-                yield line_at(start), value
+                yield line_at(start), value, None
                 pos, started, expect_value = end, True, False
         except _Fatal as fatal:
-            yield line_at(pos), fatal.error
+            yield line_at(pos), fatal.error, None
 
 
 class _Fatal(Exception):
@@ -200,7 +202,7 @@ class _Fatal(Exception):
         self.error = error
 
 
-def read_csv(path: Any, *, columns: Iterable[str] = ()) -> Iterator[tuple[int, Any]]:
+def read_csv(path: Any, *, columns: Iterable[str] = ()) -> Iterator[tuple[int, Any, Any]]:
     """CSV with a header row; each row is a dict keyed by column name, ``line`` is where the row starts."""
     bad_lines: set[int] = set()
     counter = {"n": 0}
@@ -219,7 +221,7 @@ def read_csv(path: Any, *, columns: Iterable[str] = ()) -> Iterator[tuple[int, A
     try:
         header = reader.fieldnames or []
     except csv.Error as exc:
-        yield 1, ReadError("csv", f"invalid CSV header: {exc}", fatal=True)
+        yield 1, ReadError("csv", f"invalid CSV header: {exc}", fatal=True), None
         return
     if header and header[0].startswith("\ufeff"):
         header[0] = header[0][1:]
@@ -227,7 +229,7 @@ def read_csv(path: Any, *, columns: Iterable[str] = ()) -> Iterator[tuple[int, A
     if missing:
         yield 1, ReadError(
             missing[0], f"CSV header has no column {missing[0]!r} (columns: {', '.join(header)})", fatal=True
-        )
+        ), None
         return
     previous_end = reader.line_num
     while True:
@@ -236,18 +238,18 @@ def read_csv(path: Any, *, columns: Iterable[str] = ()) -> Iterator[tuple[int, A
         except StopIteration:
             return
         except csv.Error as exc:
-            yield previous_end + 1, ReadError("csv", f"invalid CSV: {exc}", fatal=True)
+            yield previous_end + 1, ReadError("csv", f"invalid CSV: {exc}", fatal=True), None
             return
         start, previous_end = previous_end + 1, reader.line_num
         if bad_lines and any(n in bad_lines for n in range(start, previous_end + 1)):
-            yield start, ReadError("encoding", "invalid UTF-8", row)
+            yield start, ReadError("encoding", "invalid UTF-8", row), None
             continue
         if None in row:
             row = dict(row)
             extra = row.pop(None)
-            yield start, ReadError("csv", f"{len(extra)} more values than header columns", row)
+            yield start, ReadError("csv", f"{len(extra)} more values than header columns", row), None
             continue
-        yield start, row
+        yield start, row, None
 
 
 def iter_examples(location: Any, backend: str | None = None) -> Iterator[dict[str, Any]]:
