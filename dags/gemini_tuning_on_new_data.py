@@ -1,0 +1,93 @@
+"""Asset-driven retuning: whenever the labelled-tickets dataset is updated, tune and evaluate again.
+
+``export_labelled_tickets`` stands for whatever upstream process refreshes the training data (a
+labelling tool's export, a dbt model, another team's DAG). It declares the asset as an outlet;
+``gemini_tuning_on_new_data`` is scheduled on that asset, so it runs after every update and reads
+the file the producer wrote.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+
+from airflow.sdk import DAG, Asset, task
+
+from gemini_tuning.operators.dataset import UploadTuningDatasetOperator, ValidateTuningDatasetOperator, default_staging_uri
+from gemini_tuning.operators.evaluate import EvaluateTunedModelOperator
+from gemini_tuning.operators.tuning import CreateTuningJobOperator
+
+LABELLED_TICKETS = Asset("gemini_tuning://datasets/labelled-support-tickets", name="labelled_support_tickets")
+BASE_MODEL = "models/gemini-1.5-flash-001-tuning"
+
+
+with DAG(
+    dag_id="export_labelled_tickets",
+    description="Producer: refresh the labelled tickets file and announce it",
+    schedule=None,
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    tags=["gemini", "tuning", "example", "assets"],
+):
+
+    @task(outlets=[LABELLED_TICKETS])
+    def export(outlet_events=None, run_id=None) -> str:
+        from airflow.sdk import ObjectStoragePath
+
+        from gemini_tuning.example_data import export_tickets, seed_ticket_db
+
+        db = os.path.join(os.environ.get("AIRFLOW_HOME", "."), "gemini_tuning", "support_tickets.db")
+        seed_ticket_db(db, count=240, seed=0, batch="initial")
+        target = ObjectStoragePath(default_staging_uri()) / "raw" / "labelled_support_tickets.jsonl"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        count = export_tickets(db, target)
+        outlet_events[LABELLED_TICKETS].extra = {"uri": str(target), "rows": count}
+        return str(target)
+
+    export()
+
+
+with DAG(
+    dag_id="gemini_tuning_on_new_data",
+    description="Consumer: retune when the labelled tickets asset is updated",
+    schedule=[LABELLED_TICKETS],
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    tags=["gemini", "tuning", "example", "assets"],
+):
+
+    @task(inlets=[LABELLED_TICKETS])
+    def latest_export(triggering_asset_events=None) -> str:
+        """The file named by the asset event that triggered this run (the default location otherwise)."""
+        for events in (triggering_asset_events or {}).values():
+            for event in reversed(list(events)):
+                if event.extra.get("uri"):
+                    return event.extra["uri"]
+        from airflow.sdk import ObjectStoragePath
+
+        return str(ObjectStoragePath(default_staging_uri()) / "raw" / "labelled_support_tickets.jsonl")
+
+    validate = ValidateTuningDatasetOperator(
+        task_id="validate",
+        source=latest_export(),
+        input_column="ticket",
+        output_column="category",
+        on_invalid="skip",
+        deduplicate=True,
+        validation_fraction=0.2,
+    )
+    upload = UploadTuningDatasetOperator(task_id="upload", dataset=validate.output)
+    tune = CreateTuningJobOperator(
+        task_id="tune",
+        base_model=BASE_MODEL,
+        training_dataset=upload.output,
+        deferrable=True,
+        poll_interval=float(os.environ.get("GEMINI_TUNING_POLL_INTERVAL", "60")),
+    )
+    EvaluateTunedModelOperator(
+        task_id="evaluate",
+        model=tune.output,
+        dataset=upload.output,
+        baseline_model=BASE_MODEL,
+        min_scores={"normalized_exact_match": 0.8},
+    )

@@ -1,0 +1,118 @@
+"""Tune Gemini to classify support tickets: extract -> validate -> upload -> tune -> evaluate -> promote.
+
+The whole product in one DAG. It runs as is against the emulator (``./scripts/demo``); pointing
+the ``gemini_tuning_default`` connection at Google runs it for real.
+
+* extract: seed a SQLite "source system" with support tickets and export them as JSONL;
+* validate: check every row against the Gemini API limits, apply the prompt template, split off a
+  held-out validation set (rejected rows are counted and written out, never dropped silently);
+* upload: hand the staged files to the backend (Gemini API: inline, <= 4 MB; Vertex AI: gs://);
+* tune: submit the job and wait in the triggerer (deferrable), retry-safe;
+* evaluate: tuned model vs. the base model on the held-out set, with quality gates;
+* promote: record the model in an Airflow Variable and emit an Asset event carrying its name;
+* delete_previous: remove the model promoted before this one.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+
+from airflow.sdk import DAG, Asset, Param, Variable, task
+
+from gemini_tuning.operators.dataset import UploadTuningDatasetOperator, ValidateTuningDatasetOperator, default_staging_uri
+from gemini_tuning.operators.evaluate import EvaluateTunedModelOperator
+from gemini_tuning.operators.tuning import CreateTuningJobOperator, DeleteTunedModelOperator
+
+PROMOTED_MODEL = Asset("gemini_tuning://support-ticket-classifier", name="support_ticket_classifier")
+PROMOTED_VARIABLE = "support_ticket_classifier_model"
+PROMPT = "Classify the support ticket as billing, shipping, hardware or account.\nTicket: {ticket}\nCategory:"
+
+with DAG(
+    dag_id="gemini_tuning_pipeline",
+    description="Supervised fine-tuning of Gemini on support tickets, evaluated and promoted",
+    schedule=None,
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    render_template_as_native_obj=True,
+    tags=["gemini", "tuning", "example"],
+    params={
+        "gemini_conn_id": Param("gemini_tuning_default", type="string"),
+        "backend": Param("gemini_api", enum=["gemini_api", "vertex_ai"]),
+        "base_model": Param("models/gemini-1.5-flash-001-tuning", type="string"),
+        "gcs_destination": Param("gs://gemini-tuning-demo/datasets", type="string", description="Vertex AI only"),
+        "epoch_count": Param(5, type="integer", minimum=1),
+        "ticket_count": Param(240, type="integer", minimum=20),
+        "delete_previous": Param(True, type="boolean"),
+    },
+) as dag:
+
+    @task
+    def extract(params=None, run_id=None) -> str:
+        """Seed the source database if needed and export its tickets as JSONL under the staging area."""
+        from airflow.sdk import ObjectStoragePath
+
+        from gemini_tuning.example_data import export_tickets, seed_ticket_db
+
+        db = os.path.join(os.environ.get("AIRFLOW_HOME", "."), "gemini_tuning", "support_tickets.db")
+        seed_ticket_db(db, count=params["ticket_count"], seed=0, batch="initial")
+        target = ObjectStoragePath(default_staging_uri()) / "raw" / "support_tickets.jsonl"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        print(f"exported {export_tickets(db, target)} tickets to {target}")
+        return str(target)
+
+    validate = ValidateTuningDatasetOperator(
+        task_id="validate",
+        source=extract(),
+        backend="{{ params.backend }}",
+        output_column="category",
+        prompt_template=PROMPT,
+        on_invalid="skip",
+        deduplicate=True,
+        validation_fraction=0.2,
+        seed=42,
+    )
+    upload = UploadTuningDatasetOperator(
+        task_id="upload",
+        dataset=validate.output,
+        destination_uri="{{ params.gcs_destination if params.backend == 'vertex_ai' else None }}",
+    )
+    tune = CreateTuningJobOperator(
+        task_id="tune",
+        base_model="{{ params.base_model }}",
+        training_dataset=upload.output,
+        display_name="support ticket classifier",
+        epoch_count="{{ params.epoch_count }}",
+        deferrable=True,
+        poll_interval=float(os.environ.get("GEMINI_TUNING_POLL_INTERVAL", "30")),
+        timeout=6 * 3600,
+        gemini_conn_id="{{ params.gemini_conn_id }}",
+    )
+    evaluate = EvaluateTunedModelOperator(
+        task_id="evaluate",
+        model=tune.output,
+        dataset=upload.output,
+        baseline_model="{{ params.base_model }}",
+        min_scores={"normalized_exact_match": 0.8},
+        require_improvement_over_baseline=True,
+        max_failed_fraction=0.0,
+        gemini_conn_id="{{ params.gemini_conn_id }}",
+    )
+
+    @task(outlets=[PROMOTED_MODEL])
+    def promote(summary: dict, evaluation: dict, outlet_events=None) -> dict:
+        """Make the tuned model the one production reads; hand back the model it replaces."""
+        previous = Variable.get(PROMOTED_VARIABLE, default=None)
+        model = summary["model"]
+        Variable.set(PROMOTED_VARIABLE, model)
+        outlet_events[PROMOTED_MODEL].extra = {"model": model, "job_name": summary["job_name"], "metrics": evaluation["metrics"]}
+        return {"model": model, "previous_model": previous if previous != model else None}
+
+    promoted = promote(tune.output, evaluate.output)
+    evaluate >> promoted
+
+    DeleteTunedModelOperator(
+        task_id="delete_previous",
+        model_name="{{ ti.xcom_pull(task_ids='promote')['previous_model'] if params.delete_previous else None }}",
+        gemini_conn_id="{{ params.gemini_conn_id }}",
+    ).set_upstream(promoted)

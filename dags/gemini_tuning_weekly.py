@@ -1,0 +1,86 @@
+"""Retune every week on fresh tickets, starting from last week's recommended epoch count.
+
+Each run adds the week's new tickets to the source database, retunes on everything collected so
+far, and stores the tuning summary's ``recommended_epoch_count`` (the epoch after which the loss
+stopped improving) in a Variable that next week's run starts from: the reference page's advice
+to stop training right before the loss curve plateaus, applied automatically.
+"""
+
+from __future__ import annotations
+
+import os
+import zlib
+from datetime import datetime
+
+from airflow.sdk import DAG, Variable, task
+
+from gemini_tuning.operators.dataset import UploadTuningDatasetOperator, ValidateTuningDatasetOperator, default_staging_uri
+from gemini_tuning.operators.evaluate import EvaluateTunedModelOperator
+from gemini_tuning.operators.tuning import CreateTuningJobOperator
+
+EPOCHS_VARIABLE = "support_ticket_classifier_weekly_epochs"
+MODEL_VARIABLE = "support_ticket_classifier_weekly_model"
+BASE_MODEL = "models/gemini-1.5-flash-001-tuning"
+
+with DAG(
+    dag_id="gemini_tuning_weekly",
+    description="Weekly retune on fresh data, epochs carried over from the previous run",
+    schedule="@weekly",
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    render_template_as_native_obj=True,
+    tags=["gemini", "tuning", "example", "recurring"],
+) as dag:
+
+    @task
+    def collect_fresh_tickets(ds=None) -> str:
+        """Append this week's tickets to the source and export the cumulative set."""
+        from airflow.sdk import ObjectStoragePath
+
+        from gemini_tuning.example_data import export_tickets, seed_ticket_db
+
+        db = os.path.join(os.environ.get("AIRFLOW_HOME", "."), "gemini_tuning", "support_tickets_weekly.db")
+        seed_ticket_db(db, count=120, seed=zlib.crc32(ds.encode()), batch=ds)
+        target = ObjectStoragePath(default_staging_uri()) / "raw" / f"support_tickets_{ds}.jsonl"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        export_tickets(db, target)
+        return str(target)
+
+    validate = ValidateTuningDatasetOperator(
+        task_id="validate",
+        source=collect_fresh_tickets(),
+        input_column="ticket",
+        output_column="category",
+        on_invalid="skip",
+        deduplicate=True,
+        validation_fraction=0.2,
+    )
+    upload = UploadTuningDatasetOperator(task_id="upload", dataset=validate.output)
+    tune = CreateTuningJobOperator(
+        task_id="tune",
+        base_model=BASE_MODEL,
+        training_dataset=upload.output,
+        epoch_count=f"{{{{ var.json.get('{EPOCHS_VARIABLE}', 5) }}}}",
+        display_name="weekly ticket classifier",
+        deferrable=True,
+        poll_interval=float(os.environ.get("GEMINI_TUNING_POLL_INTERVAL", "60")),
+        timeout=12 * 3600,
+    )
+    evaluate = EvaluateTunedModelOperator(
+        task_id="evaluate",
+        model=tune.output,
+        dataset=upload.output,
+        baseline_model=BASE_MODEL,
+        min_scores={"normalized_exact_match": 0.8},
+    )
+
+    @task
+    def carry_over(summary: dict) -> dict:
+        """Next week starts from this run's plateau epoch; production reads the new model."""
+        if summary["recommended_epoch_count"]:
+            Variable.set(EPOCHS_VARIABLE, summary["recommended_epoch_count"], serialize_json=True)
+        Variable.set(MODEL_VARIABLE, summary["model"])
+        return {"model": summary["model"], "next_epoch_count": summary["recommended_epoch_count"]}
+
+    evaluate >> carry_over(tune.output)

@@ -1,0 +1,90 @@
+"""A small, real text-classification task for the example DAGs: support tickets -> category.
+
+Tickets are generated deterministically from a seed (a new seed each week gives "fresh data")
+and stored in a SQLite database, the "source system" the example pipeline extracts from.
+"""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+from pathlib import Path
+
+CATEGORIES: dict[str, list[str]] = {
+    "billing": [
+        "I was charged twice for my {product} subscription",
+        "my invoice for {product} shows the wrong amount",
+        "please refund the {product} payment from last week",
+        "why did my card get billed for {product} again",
+        "the {product} renewal price is higher than agreed",
+    ],
+    "shipping": [
+        "my {product} order has not arrived yet",
+        "the tracking number for my {product} does not work",
+        "the {product} was delivered to the wrong address",
+        "can you ship the {product} faster, it is a gift",
+        "the courier lost my {product} parcel",
+    ],
+    "hardware": [
+        "my {product} does not turn on anymore",
+        "the screen of the {product} is cracked after one day",
+        "the {product} battery drains in an hour",
+        "the {product} makes a clicking noise when it starts",
+        "the buttons on my {product} stopped responding",
+    ],
+    "account": [
+        "I cannot log in to my {product} account",
+        "please reset the password for my {product} login",
+        "how do I change the email on my {product} account",
+        "my {product} account was locked after two attempts",
+        "I want to delete my {product} account and data",
+    ],
+}
+PRODUCTS = ["Aurora phone", "Nimbus laptop", "Pico speaker", "Vega watch", "Orbit tablet", "Echo router", "Lumen camera"]
+OPENERS = ["", "hello, ", "hi team, ", "urgent: ", "good morning, ", "sorry to bother you, "]
+CLOSERS = ["", " thanks", " please help", " can someone look at this?", " this is the second time I ask"]
+
+
+def generate_tickets(count: int, seed: int = 0) -> list[tuple[str, str]]:
+    """``count`` (ticket text, category) pairs, the same for the same seed."""
+    rng = random.Random(seed)
+    tickets = []
+    for _ in range(count):
+        category = rng.choice(sorted(CATEGORIES))
+        body = rng.choice(CATEGORIES[category]).format(product=rng.choice(PRODUCTS))
+        tickets.append((f"{rng.choice(OPENERS)}{body}.{rng.choice(CLOSERS)}".strip(), category))
+    return tickets
+
+
+def seed_ticket_db(path: str | Path, count: int = 240, seed: int = 0, batch: str = "initial") -> int:
+    """Insert a batch of tickets (idempotent per ``batch``); return the table's row count."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS support_tickets ("
+            "id INTEGER PRIMARY KEY, batch TEXT NOT NULL, ticket TEXT NOT NULL, category TEXT NOT NULL)"
+        )
+        if not db.execute("SELECT 1 FROM support_tickets WHERE batch = ? LIMIT 1", (batch,)).fetchone():
+            db.executemany(
+                "INSERT INTO support_tickets (batch, ticket, category) VALUES (?, ?, ?)",
+                [(batch, ticket, category) for ticket, category in generate_tickets(count, seed)],
+            )
+        return db.execute("SELECT COUNT(*) FROM support_tickets").fetchone()[0]
+
+
+def export_tickets(path: str | Path, target, batches: list[str] | None = None) -> int:
+    """Stream rows ``{"ticket", "category"}`` as JSONL to ``target`` (an ObjectStoragePath); return the count."""
+    import json
+
+    query = "SELECT ticket, category FROM support_tickets"
+    params: list[str] = []
+    if batches:
+        query += f" WHERE batch IN ({','.join('?' * len(batches))})"
+        params = batches
+    count = 0
+    with sqlite3.connect(path) as db, target.open("w") as out:
+        for ticket, category in db.execute(query + " ORDER BY id", params):
+            out.write(json.dumps({"ticket": ticket, "category": category}) + "\n")
+            count += 1
+    return count
