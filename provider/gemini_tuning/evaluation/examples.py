@@ -1,0 +1,194 @@
+"""Load evaluation examples and format their inputs exactly like the training data.
+
+The prompt-template rule:
+
+* A **dict** from the dataset/tuning operators (validate report ``validation_uri``, upload result or tuning
+  summary ``validation_dataset_uri``) points at a *staged* file whose inputs already went through the
+  template recorded in the dict's ``prompt_template``. Inputs are sent as they are. Passing a different
+  ``prompt_template`` is an error (it would format them twice).
+* A **URI string** or **inline list** is raw. The template is ``prompt_template`` if given, else the one the
+  tuning summary passed as ``model`` records; it is applied with the same code the dataset operators use
+  (:class:`~gemini_tuning.datasets.rules.ExampleChecker`). Exception: a URI equal to the model summary's own
+  ``validation_dataset_uri``/``training_dataset_uri`` is staged, hence already templated.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+MAX_LISTED = 10
+
+
+class EvaluationDatasetError(ValueError):
+    """The evaluation dataset cannot be used (unreadable, malformed records, conflicting template)."""
+
+
+@dataclass(frozen=True, slots=True)
+class EvalExample:
+    index: int  # 0-based position in the evaluation
+    line: int  # 1-based line (record) in the source
+    input: str
+    expected: str
+    system_instruction: str | None = None
+    non_text: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class EvalDataset:
+    examples: list[EvalExample]
+    source: str  # URI or "<inline>"
+    prompt_template: str | None  # recorded (staged data) or applied here (raw data)
+    template_applied: bool  # whether this module applied the template
+    total: int  # records in the source (before max_examples)
+    uri: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def resolve_dataset(
+    dataset: Any,
+    *,
+    prompt_template: str | None = None,
+    model_info: Mapping[str, Any] | None = None,
+    max_examples: int | None = None,
+) -> EvalDataset:
+    """Resolve ``dataset`` (URI, ``ObjectStoragePath``, dict or list; JSON text of a dict/list too)."""
+    if isinstance(dataset, str) and dataset.lstrip().startswith(("{", "[")):
+        dataset = json.loads(dataset)
+    model_info = model_info or {}
+    if isinstance(dataset, Mapping):
+        uri = dataset.get("validation_dataset_uri") or dataset.get("validation_uri")
+        if not uri:
+            raise EvaluationDatasetError(
+                "the dataset dict names no validation file (validation_uri / validation_dataset_uri); "
+                "stage one with ValidateTuningDatasetOperator(validation_fraction=...)"
+            )
+        recorded = dataset.get("prompt_template")
+        if prompt_template is not None and prompt_template != recorded:
+            raise EvaluationDatasetError(
+                f"prompt_template={prompt_template!r} conflicts with the dataset's recorded template {recorded!r}: "
+                "its staged inputs are already formatted like the training data. Drop prompt_template, or pass "
+                "the raw data (a URI or list) to have a template applied."
+            )
+        return _load(str(uri), template=None, recorded=recorded, max_examples=max_examples)
+    if isinstance(dataset, (list, tuple)):
+        template = prompt_template if prompt_template is not None else model_info.get("prompt_template")
+        return _load(list(dataset), template=template, recorded=None, max_examples=max_examples)
+    if isinstance(dataset, str) or hasattr(dataset, "protocol"):
+        uri = str(dataset)
+        staged = {model_info.get("validation_dataset_uri"), model_info.get("training_dataset_uri")} - {None}
+        if uri in staged:
+            recorded = model_info.get("prompt_template")
+            if prompt_template is not None and prompt_template != recorded:
+                raise EvaluationDatasetError(
+                    f"{uri} is the tuning job's staged file (template {recorded!r} already applied); "
+                    f"prompt_template={prompt_template!r} would format its inputs again"
+                )
+            return _load(uri, template=None, recorded=recorded, max_examples=max_examples)
+        template = prompt_template if prompt_template is not None else model_info.get("prompt_template")
+        return _load(uri, template=template, recorded=None, max_examples=max_examples)
+    raise EvaluationDatasetError(
+        f"unsupported dataset of type {type(dataset).__name__}: pass a URI, a list of examples or the dict "
+        "returned by the dataset or tuning operators"
+    )
+
+
+def _load(source: Any, *, template: str | None, recorded: str | None, max_examples: int | None) -> EvalDataset:
+    from gemini_tuning.datasets.readers import DatasetUsageError, ReadError, infer_format, read_records
+
+    if max_examples is not None and max_examples < 1:
+        raise EvaluationDatasetError(f"max_examples must be at least 1, got {max_examples}")
+    checker = None
+    if template is not None:
+        from gemini_tuning.datasets.rules import ExampleChecker
+
+        try:
+            # vertex_ai: the formatting without the Gemini API's training-size limits (checked separately)
+            checker = ExampleChecker("vertex_ai", prompt_template=template)
+        except ValueError as exc:
+            raise EvaluationDatasetError(str(exc)) from None
+    inline = isinstance(source, list)
+    label = "<inline>" if inline else source
+    try:
+        fmt = infer_format(source)
+        columns = [*checker.placeholders, "output"] if checker and fmt == "csv" else ()
+        records = read_records(source, fmt, columns=columns)
+    except DatasetUsageError as exc:
+        raise EvaluationDatasetError(str(exc)) from None
+
+    examples: list[EvalExample] = []
+    problems: list[str] = []
+    bad = total = 0
+    for line, record in records:
+        total += 1
+        if max_examples is not None and len(examples) >= max_examples:
+            continue  # keep counting the source's records
+        if isinstance(record, ReadError):
+            found = [f"{record.field}: {record.message}"]
+        else:
+            if checker is not None and isinstance(record, dict) and not _non_text_parts(record):
+                normalized, _, _, checked = checker.check(record)
+                record = normalized if normalized is not None else record
+                found = [f"{f}: {m}" for f, m in checked]
+            else:
+                found = []
+            if not found:
+                example, found = _to_example(len(examples), line, record)
+                if example is not None:
+                    examples.append(example)
+        if found:
+            bad += 1
+            if bad <= MAX_LISTED:
+                problems += [f"  - {label} line {line}: {p}" for p in found]
+    if problems:
+        more = f"\n  ... and {bad - MAX_LISTED} more records" if bad > MAX_LISTED else ""
+        raise EvaluationDatasetError(f"{bad} evaluation records cannot be used:\n" + "\n".join(problems) + more)
+    if not examples:
+        raise EvaluationDatasetError(f"{label} holds no examples")
+    return EvalDataset(
+        examples=examples,
+        source=label,
+        prompt_template=template if template is not None else recorded,
+        template_applied=template is not None,
+        total=total,
+        uri=None if inline else label,
+    )
+
+
+def _non_text_parts(record: dict) -> list[str]:
+    kinds = []
+    for turn in record.get("contents") or ():
+        for part in (turn.get("parts") or ()) if isinstance(turn, dict) else ():
+            if isinstance(part, dict) and "text" not in part:
+                kinds += [k for k in part if k not in kinds]
+    return kinds
+
+
+def _text(content: Any) -> str:
+    return "".join(p.get("text", "") for p in content.get("parts") or () if isinstance(p, dict))
+
+
+def _to_example(index: int, line: int, record: Any) -> tuple[EvalExample | None, list[str]]:
+    if not isinstance(record, dict):
+        return None, [f"must be a JSON object, got {type(record).__name__}"]
+    if "contents" in record:
+        contents = record["contents"]
+        roles = [t.get("role") if isinstance(t, dict) else None for t in contents or ()]
+        if roles != ["user", "model"]:
+            return None, [f"only single-turn (user, model) examples can be evaluated; roles are {roles}"]
+        system = record.get("systemInstruction") or record.get("system_instruction")
+        return EvalExample(
+            index,
+            line,
+            _text(contents[0]),
+            _text(contents[1]),
+            system_instruction=_text(system) if isinstance(system, dict) else None,
+            non_text=tuple(_non_text_parts(record)),
+        ), []
+    text_input = record.get("text_input", record.get("textInput"))
+    output = record.get("output")
+    if not isinstance(text_input, str) or not isinstance(output, str):
+        return None, ['expected string fields "text_input" and "output", or "contents"']
+    return EvalExample(index, line, text_input, output), []

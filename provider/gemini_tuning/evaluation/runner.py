@@ -1,0 +1,94 @@
+"""Ask one or more models about every example, concurrently, without losing any.
+
+One ``hook.agenerate`` per example per model; at most ``max_concurrency`` requests in flight across all
+models (one ``asyncio.Semaphore``). The google-genai client retries 408/429/5xx itself (the connection's
+``retries``/``retry_initial_delay``); a request that still fails becomes an :class:`Outcome` with its
+error. Results come back in input order, one per example and model, always.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    output: str | None  # None when the request failed
+    error: str | None = None
+    code: int | None = None  # HTTP code of the final failure, if any
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def _config_for(example: Any, config: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    system = getattr(example, "system_instruction", None)
+    if system:
+        return {**(config or {}), "system_instruction": system}
+    return dict(config) if config else None
+
+
+async def generate_all(
+    hook: Any,
+    models: Mapping[str, str],
+    examples: Sequence[Any],
+    *,
+    config: Mapping[str, Any] | None = None,
+    max_concurrency: int = 16,
+    on_done: Callable[[str, int, Outcome], None] | None = None,
+) -> dict[str, list[Outcome]]:
+    """``{role: [Outcome per example, in order]}`` for ``models`` = ``{role: model name}``.
+
+    ``examples`` need ``.input`` (and optionally ``.system_instruction``, sent as the system instruction).
+    ``on_done(role, index, outcome)`` is called as each request finishes (progress logging).
+    """
+    if max_concurrency < 1:
+        raise ValueError(f"max_concurrency must be at least 1, got {max_concurrency}")
+    semaphore = asyncio.Semaphore(max_concurrency)
+    await hook.aget_client()  # build the client once, before the fan-out
+    roles = list(models)
+    results: dict[str, list[Outcome | None]] = {role: [None] * len(examples) for role in roles}
+
+    async def one(role: str, index: int, example: Any) -> None:
+        started = time.monotonic()
+        try:
+            text = await hook.agenerate(models[role], example.input, _config_for(example, config))
+            outcome = Outcome(text, seconds=time.monotonic() - started)
+        except Exception as exc:  # recorded, counted and reported -- never dropped
+            outcome = Outcome(
+                None,
+                error=str(exc) or type(exc).__name__,
+                code=getattr(exc, "code", None),
+                seconds=time.monotonic() - started,
+            )
+        finally:
+            semaphore.release()
+        results[role][index] = outcome
+        if on_done is not None:
+            on_done(role, index, outcome)
+
+    # Acquire before creating each task: at most ``max_concurrency`` requests (and tasks) exist at a time.
+    pending: set[asyncio.Task] = set()
+    try:
+        for index, example in enumerate(examples):
+            for role in roles:
+                await semaphore.acquire()
+                task = asyncio.ensure_future(one(role, index, example))
+                pending.add(task)
+                task.add_done_callback(pending.discard)
+        if pending:
+            await asyncio.gather(*pending)
+    except BaseException:
+        for task in pending:
+            task.cancel()
+        raise
+    missing = [(role, i) for role in roles for i, o in enumerate(results[role]) if o is None]
+    if missing:  # cannot happen; guards the "never lose an example" promise
+        raise RuntimeError(f"{len(missing)} requests produced no outcome, e.g. {missing[:5]}")
+    return results  # type: ignore[return-value]
