@@ -176,6 +176,7 @@ class ExampleChecker:
             where = f"contents[{i}]"
             if type(turn) is not dict:
                 problems.append((where, f"must be an object, got {json_type(turn)}"))
+                expected = "model" if expected == "user" else "user"
                 continue
             role = turn.get("role")
             if role not in ROLES:
@@ -185,7 +186,7 @@ class ExampleChecker:
             texts, part_problems = self._parts(where, turn.get("parts"))
             problems += part_problems
             turns.append((role, texts))
-            expected = "model" if role == "user" else "user"
+            expected = "model" if (role if role in ROLES else expected) == "user" else "user"
         last_role = contents[-1].get("role") if type(contents[-1]) is dict else None
         if last_role != "model":
             problems.append(("contents", f'the last turn must be "model", got {json.dumps(last_role)}'))
