@@ -121,7 +121,7 @@ def _load(source: Any, *, template: str | None, recorded: str | None, max_exampl
     examples: list[EvalExample] = []
     problems: list[str] = []
     bad = total = 0
-    for line, record in records:
+    for line, record, *_ in records:  # (line, record[, raw bytes]) depending on the reader
         total += 1
         if max_examples is not None and len(examples) >= max_examples:
             continue  # keep counting the source's records
