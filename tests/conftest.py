@@ -120,3 +120,9 @@ def write_vertex_dataset(root: Path, examples: list[dict[str, str]], key: str = 
                                 {"role": "model", "parts": [{"text": ex["output"]}]}]}
             fh.write(json.dumps(row) + "\n")
     return f"gs://bucket/{key}"
+
+
+def stat(emulator, key: str) -> int:
+    """A total from the emulator's stats (``requests``, ``faults_injected``, ``cancels``, ``deletes``...)."""
+    value = emulator.stats()[key]
+    return sum(value.values()) if isinstance(value, dict) else value

@@ -21,7 +21,7 @@ from gemini_tuning.operators.tuning import (
 )
 from gemini_tuning.sensors.tuning import TuningJobSensor
 from gemini_tuning.triggers.tuning import TuningJobTrigger
-from tests.conftest import API_KEY, next_number_examples, write_vertex_dataset
+from tests.conftest import API_KEY, next_number_examples, stat, write_vertex_dataset
 
 BASE = {"gemini_api": "models/gemini-1.5-flash-001-tuning", "vertex_ai": "gemini-2.0-flash-001"}
 
@@ -153,7 +153,7 @@ def test_kill_cancels_the_remote_job(backend_conn, emulator):
     thread.join(30)
     assert errors and isinstance(errors[0], TuningJobFailed)
     assert "CANCELLED" in str(errors[0])
-    assert emulator.stats()["cancels"] + emulator.stats()["deletes"] == 1
+    assert stat(emulator, "cancels") + stat(emulator, "deletes") == 1
 
 
 def _capture(errors, fn, *args):
@@ -224,7 +224,7 @@ def test_trigger_rides_out_5xx_during_the_wait(backend_conn, emulator):
 
     event = asyncio.run(scenario())
     assert event["status"] == "success", event
-    assert emulator.stats()["faults_injected"] > 0
+    assert stat(emulator, "faults_injected") > 0
 
 
 def test_trigger_serializes_without_secrets(backend_conn):
@@ -243,10 +243,10 @@ def test_trigger_serializes_without_secrets(backend_conn):
 def test_unsupported_hyperparameter_fails_before_any_request(backend_conn, emulator):
     backend, conn_id = backend_conn
     bad = {"gemini_api": {"adapter_size": 4}, "vertex_ai": {"batch_size": 16}}[backend]
-    before = emulator.stats()["requests_total"]
+    before = stat(emulator, "requests")
     with pytest.raises(InvalidTuningParameters, match="not supported by the"):
         make_op(backend, conn_id, emulator, **bad).execute({"ti": FakeTI()})
-    assert emulator.stats()["requests_total"] == before
+    assert stat(emulator, "requests") == before
 
 
 def test_inline_list_on_vertex_is_a_clear_error(vertex_conn, emulator):
