@@ -79,7 +79,21 @@ def run_dag(dag_id, **op_kwargs):
 
     with DAG(dag_id, schedule=None, start_date=datetime(2026, 1, 1, tzinfo=timezone.utc), catchup=False) as dag:
         EvaluateTunedModelOperator(task_id="evaluate", **op_kwargs)
+    serialize(dag)
     return dag.test()
+
+
+def serialize(dag) -> None:
+    """Airflow 3.3's ``dag.test()`` needs the DAG serialized in a bundle; one defined in a test file is not."""
+    from airflow.dag_processing.bundles.manager import DagBundlesManager
+    from airflow.dag_processing.collection import update_dag_parsing_results_in_db
+    from airflow.serialization.serialized_objects import LazyDeserializedDAG
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        DagBundlesManager().sync_bundles_to_db(session=session)
+        session.commit()
+        update_dag_parsing_results_in_db("dags-folder", None, [LazyDeserializedDAG.from_dag(dag)], {}, None, set(), session)
 
 
 def xcom(dagrun, task_id="evaluate", key="return_value"):
