@@ -29,6 +29,14 @@ BASE_MODEL = "models/gemini-1.5-flash-001-tuning"
 def setup_airflow_env(home: str) -> None:
     os.environ.setdefault("AIRFLOW_HOME", home)
     os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+    os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")  # no per-request INFO lines
+
+
+def quiet_logs() -> None:
+    import logging
+
+    for name in ("httpx", "httpx2", "google_genai", "google_genai.models", "uvicorn", "uvicorn.access", "airflow"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def set_connection(url: str, retries: int, initial_delay: float, max_delay: float) -> None:
@@ -75,6 +83,7 @@ def main() -> int:
         from gemini_tuning.evaluation.examples import EvalExample
         from gemini_tuning.hooks.gemini_tuning import GeminiTuningHook
 
+        quiet_logs()
         with EmulatorServer(api_key=API_KEY, gcs_root=tmp, step_seconds=0.0005, startup_seconds=0.01) as server:
             set_connection(server.url, args.retries, args.retry_initial_delay, args.retry_max_delay)
             pairs = [(f"What comes after {i}?", str(i + 1)) for i in range(args.examples)]
