@@ -1,7 +1,7 @@
 """The dataset engine: read -> check -> de-duplicate -> split -> stage -> report, in one streaming pass.
 
 Used by ``ValidateTuningDatasetOperator`` and ``gemini-tuning validate``. Memory stays bounded: examples are
-spooled to local temporary files, de-duplication keeps 8-byte blake2b digests (of at most
+spooled to local temporary files, de-duplication keeps 64-bit hashes (of at most
 ``MAX_TRACKED_INPUTS`` inputs) and length statistics are histograms.
 """
 
@@ -218,19 +218,18 @@ def _stream(records, checker, o: Options, label, report_problem, train_f, val_f,
     """The hot loop: cheap checks first, no serialization unless staging.
 
     De-duplication keys are Python's 64-bit string hashes (exact within a run, no encoding needed); the
-    train/validation split hashes (seed, CRC-32 of the example's source bytes -- a JSONL line -- or of its
-    canonical JSON), so it is stable across runs and machines. Without staging, sizes are those of the source lines.
+    train/validation split hashes the example's source bytes (a JSONL line) or its canonical JSON with
+    CRC-32 seeded by ``seed``, spread over 64 bits by a Fibonacci multiply, so it is stable across runs and machines. Without staging, sizes are those of the source lines.
     """
     check = checker.check
     staging = train_f is not None
     serialize = json.JSONEncoder(ensure_ascii=False).encode
     canonical = json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode
-    blake2b = hashlib.blake2b
     crc32 = zlib.crc32
     train_sha, val_sha = hashlib.sha256(), hashlib.sha256()
     split = float(o.validation_fraction) > 0
     threshold = int(float(o.validation_fraction) * (1 << 64))
-    seed_key = str(o.seed).encode()[:64]
+    seed32 = zlib.crc32(str(o.seed).encode())
     seen: dict[int, int] = {}
     tracking_capped = False
     in_hist: dict[int, int] = {}
@@ -243,7 +242,11 @@ def _stream(records, checker, o: Options, label, report_problem, train_f, val_f,
         if type(item) is ReadError:
             row_problems, source = [(item.field, item.message)], item.raw
         else:
-            example, inp, out, row_problems = check(item, _controls_possible(raw))
+            if raw is None:
+                controls = True
+            else:  # see _controls_possible, inlined
+                controls = b"\x7f" in raw or (b"\\" in raw and (b"\\u" in raw or b"\\b" in raw or b"\\f" in raw))
+            example, inp, out, row_problems = check(item, controls, staging or raw is None)
             source = item
         if row_problems:
             rejected += 1
@@ -279,8 +282,8 @@ def _stream(records, checker, o: Options, label, report_problem, train_f, val_f,
         else:
             size = len(raw) + 1 if raw is not None else len(serialize(example).encode()) + 1
         if split:
-            content = crc32(raw if raw is not None else canonical(item).encode()).to_bytes(4)
-            to_validation = int.from_bytes(blake2b(content, digest_size=8, key=seed_key).digest()) < threshold
+            content = crc32(raw if raw is not None else canonical(item).encode(), seed32)
+            to_validation = (content * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF < threshold
         else:
             to_validation = False
         if to_validation:

@@ -100,16 +100,17 @@ class ExampleChecker:
         self.max_in = GEMINI_MAX_INPUT_CHARS if gemini else 0
         self.max_out = GEMINI_MAX_OUTPUT_CHARS if gemini else 0
 
-    def check(self, record: Any, controls: bool = True) -> tuple[dict | None, str, str, Problems]:
-        """``controls=False`` skips the control-character scan when the caller knows there can be none."""
+    def check(self, record: Any, controls: bool = True, build: bool = True) -> tuple[Any, str, str, Problems]:
+        """``controls=False`` skips the control-character scan when the caller knows there can be none;
+        ``build=False`` skips building the normalized example (validation only: ``example`` is ``True``)."""
         if type(record) is not dict:
             return None, "", "", [("record", f"must be a JSON object, got {json_type(record)}")]
         if self.input_column is None and "contents" in record:
             return self._check_contents(record)
-        return self._check_pair(record, controls)
+        return self._check_pair(record, controls, build)
 
     # --- text pairs (Gemini API format, CSV rows, any mapping with input/output columns) ---
-    def _check_pair(self, record: dict, controls: bool = True) -> tuple[dict | None, str, str, Problems]:
+    def _check_pair(self, record: dict, controls: bool = True, build: bool = True) -> tuple[Any, str, str, Problems]:
         out_field = self.output_column
         out = record.get(out_field)
         if self.template is not None:
@@ -134,7 +135,7 @@ class ExampleChecker:
             and not out.isspace()
             and not (controls and (CONTROL_CHARS.search(inp) or CONTROL_CHARS.search(out)))
         ):
-            return self._pair(inp, out), inp, out, []
+            return self._pair(inp, out) if build else True, inp, out, []
         if problems is None:
             problems = text_problems(in_field, inp, self.max_in)
         problems = problems + text_problems(out_field, out, self.max_out)
