@@ -17,7 +17,7 @@ from gemini_tuning.operators.dataset import UploadTuningDatasetOperator, Validat
 from gemini_tuning.operators.evaluate import EvaluateTunedModelOperator
 from gemini_tuning.operators.tuning import CreateTuningJobOperator
 
-LABELLED_TICKETS = Asset("gemini_tuning://datasets/labelled-support-tickets", name="labelled_support_tickets")
+LABELLED_TICKETS = Asset(name="labelled_support_tickets", uri="gemini_tuning://datasets/labelled-support-tickets")
 BASE_MODEL = "models/gemini-1.5-flash-001-tuning"
 
 

@@ -24,7 +24,7 @@ from gemini_tuning.operators.dataset import UploadTuningDatasetOperator, Validat
 from gemini_tuning.operators.evaluate import EvaluateTunedModelOperator
 from gemini_tuning.operators.tuning import CreateTuningJobOperator, DeleteTunedModelOperator
 
-PROMOTED_MODEL = Asset("gemini_tuning://support-ticket-classifier", name="support_ticket_classifier")
+PROMOTED_MODEL = Asset(name="support_ticket_classifier", uri="gemini_tuning://models/support-ticket-classifier")
 PROMOTED_VARIABLE = "support_ticket_classifier_model"
 PROMPT = "Classify the support ticket as billing, shipping, hardware or account.\nTicket: {ticket}\nCategory:"
 

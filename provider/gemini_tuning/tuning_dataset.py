@@ -28,8 +28,14 @@ class ResolvedDataset(BaseModel):
         return self.model_dump(mode="json", exclude={"examples"})
 
 
-def resolve_training_dataset(value: Any, backend: str, validation_dataset: str | None = None) -> ResolvedDataset:
-    """Accept the upload operator's output, the validate operator's report, a URI, or a list of examples."""
+def resolve_training_dataset(
+    value: Any, backend: str, validation_dataset: str | None = None, *, load_examples: bool = True
+) -> ResolvedDataset:
+    """Accept the upload operator's output, the validate operator's report, a URI, or a list of examples.
+
+    On the Gemini API the examples are read (streamed) from the staged file unless ``load_examples``
+    is false, which resolves only where the data is (for a task resuming after deferral).
+    """
     if isinstance(value, list):
         if backend != "gemini_api":
             raise InvalidTuningParameters(
@@ -59,7 +65,7 @@ def resolve_training_dataset(value: Any, backend: str, validation_dataset: str |
         raise InvalidTuningParameters(f"Unsupported training_dataset of type {type(value).__name__}.")
     if not dataset.training_uri:
         raise InvalidTuningParameters("training_dataset names no training file.")
-    if backend == "gemini_api":
+    if backend == "gemini_api" and load_examples:
         from gemini_tuning.datasets.formats import to_text_pair
         from gemini_tuning.datasets.readers import iter_examples
 

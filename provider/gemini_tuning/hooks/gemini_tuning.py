@@ -18,7 +18,7 @@ from airflow.sdk import BaseHook
 from gemini_tuning import CONN_TYPE, DEFAULT_CONN_ID
 from gemini_tuning.backends import TuningJobSpec, backend_for
 from gemini_tuning.connection import ConnectionSettings
-from gemini_tuning.exceptions import NotFoundError, translate_errors
+from gemini_tuning.exceptions import NotFoundError, TuningJobFailed, translate_errors
 from gemini_tuning.models import Hyperparameters, TuningJob
 
 if TYPE_CHECKING:
@@ -156,10 +156,20 @@ class GeminiTuningHook(BaseHook):
         timeout: float | None = None,
         on_poll: Callable[[TuningJob], None] | None = None,
     ) -> TuningJob:
-        """Poll until the job is terminal; raise ``TimeoutError`` at the deadline (the job keeps running)."""
+        """Poll until the job is terminal; raise ``TimeoutError`` at the deadline (the job keeps running).
+
+        A job that disappears while waited for (a Gemini API model deleted to cancel it) fails
+        with :class:`TuningJobFailed`.
+        """
         deadline = time.monotonic() + timeout if timeout else None
         while True:
-            job = self.get_tuning_job(name)
+            try:
+                job = self.get_tuning_job(name)
+            except NotFoundError as exc:
+                raise TuningJobFailed(
+                    f"Tuning job {name} no longer exists: it was cancelled or deleted while running ({exc})",
+                    code=exc.code,
+                ) from None
             if on_poll:
                 on_poll(job)
             if job.done:

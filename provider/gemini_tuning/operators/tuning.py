@@ -131,11 +131,7 @@ class CreateTuningJobOperator(BaseOperator):
 
     # -- submit ---------------------------------------------------------------------------
     def execute(self, context: Context) -> dict[str, Any]:
-        from gemini_tuning.tuning_dataset import resolve_training_dataset
-
-        dataset = resolve_training_dataset(
-            self.training_dataset, self.hook.backend_name, validation_dataset=self.validation_dataset
-        )
+        dataset = self._dataset(load_examples=True)
         spec = self._spec(context, dataset)
         self.hook.check_tuning_job(spec)  # everything is checked before the first request
         job = self._submit_or_reattach(spec)
@@ -155,7 +151,6 @@ class CreateTuningJobOperator(BaseOperator):
                     deadline=time.time() + self.timeout if self.timeout else None,
                 ),
                 method_name="execute_complete",
-                kwargs={"dataset": dataset.to_xcom()},
             )
         try:
             job = self.hook.wait_for_tuning_job(
@@ -168,6 +163,16 @@ class CreateTuningJobOperator(BaseOperator):
             self.hook.cancel_tuning_job(job.name)
             raise TimeoutError(f"{exc} The job was cancelled.") from None
         return self._finish(job, dataset)
+
+    def _dataset(self, load_examples: bool):
+        from gemini_tuning.tuning_dataset import resolve_training_dataset
+
+        return resolve_training_dataset(
+            self.training_dataset,
+            self.hook.backend_name,
+            validation_dataset=self.validation_dataset,
+            load_examples=load_examples,
+        )
 
     def _spec(self, context: Context, dataset):
         from gemini_tuning.backends import TuningJobSpec
@@ -218,17 +223,16 @@ class CreateTuningJobOperator(BaseOperator):
             raise
 
     # -- finish ---------------------------------------------------------------------------
-    def execute_complete(self, context: Context, event: dict[str, Any], dataset: dict | None = None) -> dict[str, Any]:
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
         from gemini_tuning.exceptions import GeminiTuningError
         from gemini_tuning.models import TuningJob
-        from gemini_tuning.tuning_dataset import ResolvedDataset
 
         self._job_name = event.get("job_name")
         if event["status"] == "error":
             raise GeminiTuningError(event["message"])
         if event["status"] == "timeout":
             raise TimeoutError(event["message"])
-        return self._finish(TuningJob.model_validate(event["job"]), ResolvedDataset.model_validate(dataset or {}))
+        return self._finish(TuningJob.model_validate(event["job"]), self._dataset(load_examples=False))
 
     def _finish(self, job: TuningJob, dataset) -> dict[str, Any]:
         from gemini_tuning.exceptions import TuningJobFailed
