@@ -7,6 +7,7 @@ does while parsing DAG files — stays cheap.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -73,6 +74,7 @@ class GeminiTuningHook(BaseHook):
 
     @cached_property
     def client(self) -> genai.Client:
+        _quiet_transport_loggers()
         return self.settings.build_client()
 
     def get_conn(self) -> genai.Client:
@@ -186,8 +188,15 @@ class GeminiTuningHook(BaseHook):
 
     # -- async (triggers, evaluation) ---------------------------------------------------
     async def aget_client(self) -> genai.Client:
-        await self.aload_settings()
-        return await asyncio.to_thread(lambda: self.client)
+        """The client, built off the event loop the first time (credential loading may block).
+
+        google-genai's async transport binds to the event loop that first uses it: use one hook per
+        ``asyncio.run``.
+        """
+        if "client" not in self.__dict__:
+            await self.aload_settings()
+            await asyncio.to_thread(lambda: self.client)
+        return self.client
 
     async def aget_tuning_job(self, name: str) -> TuningJob:
         client = await self.aget_client()
@@ -216,3 +225,11 @@ class GeminiTuningHook(BaseHook):
             return False, str(exc)
         where = self.settings.base_url or ("Vertex AI" if self.backend_name == "vertex_ai" else "Gemini API")
         return True, f"Connected to {where} ({self.backend_name}); listing tuning jobs works ({len(jobs)} on the first page)."
+
+
+def _quiet_transport_loggers() -> None:
+    """One INFO line per HTTP request drowns the task log; keep them unless the user set a level."""
+    for name in ("httpx", "httpx2", "google_genai._api_client", "google_genai.models"):
+        logger = logging.getLogger(name)
+        if logger.level == logging.NOTSET:
+            logger.setLevel(logging.WARNING)
