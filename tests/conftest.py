@@ -64,7 +64,13 @@ def emulator_session(tmp_path_factory):
 
 @pytest.fixture
 def emulator(emulator_session):
-    """The session emulator with clean state and no faults for each test."""
+    """The session emulator with clean state and no faults for each test.
+
+    ``gs://`` is mapped onto its root again, since some tests map it elsewhere for themselves.
+    """
+    from gemini_tuning.emulator.gcs import register_gcs_emulator
+
+    register_gcs_emulator(str(emulator_session.gcs_root))
     emulator_session.reset()
     yield emulator_session
     emulator_session.reset()

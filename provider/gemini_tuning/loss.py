@@ -7,7 +7,8 @@ from collections.abc import Iterable
 
 from gemini_tuning.models import Snapshot
 
-#: An epoch "still improves" when some later epoch is at least this much (relative) lower.
+#: An epoch is on the plateau when no later epoch improves on it by more than this share of the
+#: curve's total drop (first epoch's loss minus the lowest loss).
 PLATEAU_THRESHOLD = 0.05
 
 
@@ -21,20 +22,24 @@ def per_epoch_loss(snapshots: Iterable[Snapshot]) -> list[dict]:
 
 
 def recommended_epoch_count(curve: list[dict], threshold: float = PLATEAU_THRESHOLD) -> int | None:
-    """The first epoch after which no later epoch lowers the loss by more than ``threshold`` (relative).
+    """The first epoch after which the mean loss improves by no more than ``threshold`` of its total drop.
 
     This is the reference page's advice: stop at the lowest point right before the curve plateaus.
     ``None`` when there is no curve (Vertex AI does not report one on the job resource).
     """
+    if not curve:
+        return None
+    losses = [point["mean_loss"] for point in curve]
+    tolerance = threshold * (losses[0] - min(losses))
     for i, point in enumerate(curve):
-        later = [p["mean_loss"] for p in curve[i + 1 :]]
-        if not later or min(later) >= point["mean_loss"] * (1 - threshold):
+        later = losses[i + 1 :]
+        if not later or point["mean_loss"] - min(later) <= tolerance:
             return point["epoch"]
     return None
 
 
-def plot_loss_curve(snapshots: list[Snapshot], curve: list[dict], title: str) -> bytes:
-    """Render the step-level and per-epoch loss as a PNG (matplotlib is imported only here)."""
+def plot_loss_curve(snapshots: list[Snapshot], curve: list[dict], title: str, recommended: int | None = None) -> bytes:
+    """Render the loss per step, each epoch's mean at the step it ends, and the recommended epoch."""
     import io
 
     import matplotlib
@@ -42,19 +47,25 @@ def plot_loss_curve(snapshots: list[Snapshot], curve: list[dict], title: str) ->
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(7, 4), dpi=100)
+    fig = Figure(figsize=(7, 4), dpi=100, layout="constrained")
     ax = fig.add_subplot()
-    steps = [(s.step, s.mean_loss) for s in snapshots if s.step is not None and s.mean_loss is not None]
+    steps = [(s.step, s.mean_loss, s.epoch) for s in snapshots if s.step is not None and s.mean_loss is not None]
     if steps:
-        ax.plot(*zip(*steps), color="#9bb7e0", linewidth=1, label="mean loss per step")
+        ax.plot([s[0] for s in steps], [s[1] for s in steps], color="#9bb7e0", linewidth=1, label="mean loss per step")
+    epoch_end = {}
+    for step, _, epoch in steps:
+        epoch_end[epoch] = max(step, epoch_end.get(epoch, step))
+    points = [(epoch_end[p["epoch"]], p["mean_loss"], p["epoch"]) for p in curve if p["epoch"] in epoch_end]
+    if points:
+        ax.plot([p[0] for p in points], [p[1] for p in points], "o-", color="#1a56b0", label="mean loss per epoch")
+        for x, y, epoch in points:
+            ax.annotate(f"epoch {epoch}", (x, y), textcoords="offset points", xytext=(0, 8), ha="center", fontsize=8)
+    if recommended in epoch_end:
+        ax.axvline(epoch_end[recommended], color="#d93025", linestyle="--", linewidth=1, label=f"recommended: {recommended} epochs")
     ax.set_xlabel("step")
     ax.set_ylabel("mean loss")
-    ax.set_title(title)
-    if curve and steps:
-        ax2 = ax.twiny()
-        ax2.plot([p["epoch"] for p in curve], [p["mean_loss"] for p in curve], "o-", color="#1a56b0", label="per epoch")
-        ax2.set_xlabel("epoch")
-    fig.legend(loc="upper right")
+    ax.set_title(title, fontsize=10)
+    ax.legend(loc="upper right")
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
     return buffer.getvalue()

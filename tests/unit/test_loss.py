@@ -24,5 +24,21 @@ def test_still_converging_recommends_the_last_epoch():
     assert recommended_epoch_count(curve(4.0, 2.0, 1.0, 0.5)) == 4
 
 
+def test_demo_shaped_curve_plateaus_at_three():
+    assert recommended_epoch_count(curve(1.10, 0.26, 0.09, 0.05, 0.045)) == 3
+
+
+def test_rising_loss_after_the_minimum_counts_as_plateau():
+    assert recommended_epoch_count(curve(3.0, 1.0, 0.5, 0.6, 0.7)) == 3
+
+
+def test_plot_is_a_png():
+    from gemini_tuning.loss import plot_loss_curve
+
+    snaps = [Snapshot(step=i, epoch=1 + i // 10, mean_loss=2.0 / (i + 1)) for i in range(30)]
+    png = plot_loss_curve(snaps, per_epoch_loss(snaps), "t", recommended=2)
+    assert png.startswith(b"\x89PNG")
+
+
 def test_no_curve_no_recommendation():
     assert recommended_epoch_count([]) is None

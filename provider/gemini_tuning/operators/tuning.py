@@ -257,7 +257,9 @@ class CreateTuningJobOperator(BaseOperator):
 
         from gemini_tuning.loss import plot_loss_curve
 
-        png = plot_loss_curve(job.snapshots, summary["loss_curve"], title=f"Loss: {job.name}")
+        png = plot_loss_curve(
+            job.snapshots, summary["loss_curve"], title=f"Loss: {job.name}", recommended=summary["recommended_epoch_count"]
+        )
         target = ObjectStoragePath(staging_dir) / f"loss_curve-{job.name.rsplit('/', 1)[-1]}.png"
         target.write_bytes(png)
         self.log.info("Loss curve written to %s", target)
