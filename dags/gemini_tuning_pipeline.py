@@ -43,6 +43,7 @@ with DAG(
         "gcs_destination": Param("gs://gemini-tuning-demo/datasets", type="string", description="Vertex AI only"),
         "epoch_count": Param(5, type="integer", minimum=1),
         "ticket_count": Param(240, type="integer", minimum=20),
+        "min_score": Param(0.8, type="number", description="gate: held-out normalized exact match"),
         "delete_previous": Param(True, type="boolean"),
     },
 ) as dag:
@@ -93,7 +94,7 @@ with DAG(
         model=tune.output,
         dataset=upload.output,
         baseline_model="{{ params.base_model }}",
-        min_scores={"normalized_exact_match": 0.8},
+        min_scores={"normalized_exact_match": "{{ params.min_score }}"},
         require_improvement_over_baseline=True,
         max_failed_fraction=0.0,
         gemini_conn_id="{{ params.gemini_conn_id }}",
