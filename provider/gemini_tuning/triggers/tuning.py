@@ -88,8 +88,11 @@ class TuningJobTrigger(BaseTrigger):
             if remaining is not None and remaining <= 0:
                 message = f"Tuning job {self.job_name} did not finish before its deadline (state {job.state.value})."
                 if self.cancel_on_timeout:
-                    job = await self._cancel(hook)
-                    message += " The job was cancelled."
+                    try:
+                        job = await self._cancel(hook)
+                        message += " The job was cancelled."
+                    except GeminiTuningError as exc:
+                        message += f" Cancelling it failed: {exc}"
                 yield TriggerEvent({"status": "timeout", "job_name": self.job_name, "job": job.to_xcom(), "message": message})
                 return
             await asyncio.sleep(min(self.poll_interval, remaining) if remaining is not None else self.poll_interval)
