@@ -1,4 +1,4 @@
-"""Evaluation benchmark: the real runner against the in-process emulator with added latency.
+"""Evaluation benchmark: the real runner against the emulator (its own process) with added latency.
 
     .venv/bin/python benchmarks/evaluate.py                    # 1,000 examples, 100 ms latency (~2 minutes)
     .venv/bin/python benchmarks/evaluate.py --examples 200     # quicker
@@ -6,6 +6,10 @@
 1. Throughput of ``max_concurrency=1`` vs ``max_concurrency=32`` (target ratio >= 20x).
 2. The same concurrent run with 10% of requests answered 429: examples lost (no outcome at all; target 0)
    and examples that still failed after the client's retries (counted as failed, never dropped).
+
+The emulator runs as a separate ``gemini-tuning emulator`` process, as a remote service would, so
+the client's CPU time is measured apart from the server's (``--in-process`` shares one interpreter
+and one GIL between them, which caps the speed-up on a 2-core machine).
 
 The tuned model is trained on the benchmark's own examples, so the emulator answers by exact lookup and
 the time measured is the request path (client, retries, latency), not the emulator's similarity search.
@@ -55,6 +59,45 @@ def set_connection(url: str, retries: int, initial_delay: float, max_delay: floa
     os.environ[f"AIRFLOW_CONN_{CONN_ID.upper()}"] = json.dumps(conn)
 
 
+class ExternalEmulator:
+    """``gemini-tuning emulator`` in a child process, driven through its control endpoint."""
+
+    def __init__(self, tmp: str):
+        import subprocess
+
+        self.ready = os.path.join(tmp, "emulator.url")
+        cli = os.path.join(os.path.dirname(sys.executable), "gemini-tuning")
+        self.process = subprocess.Popen(
+            [cli, "emulator", "--port", "0", "--api-key", API_KEY, "--gcs-root", tmp, "--step-seconds", "0.0005",
+             "--startup-seconds", "0.01", "--ready-file", self.ready],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+
+    def __enter__(self):
+        deadline = time.monotonic() + 60
+        while not (os.path.exists(self.ready) and open(self.ready).read().strip()):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the emulator process did not start")
+            time.sleep(0.1)
+        self.url = open(self.ready).read().strip()
+        return self
+
+    def __exit__(self, *exc):
+        self.process.terminate()
+        self.process.wait(10)
+
+    def _control(self, method: str, path: str, body: dict | None = None) -> dict:
+        import httpx
+
+        return httpx.request(method, f"{self.url}/_emulator/{path}", json=body, timeout=30).json()
+
+    def set_faults(self, **faults) -> dict:
+        return self._control("POST", "faults", faults)
+
+    def stats(self) -> dict:
+        return self._control("GET", "stats")
+
+
 def run(examples, model: str, concurrency: int) -> tuple[float, dict]:
     """One evaluation pass through the real runner with a fresh hook (one event loop per pass)."""
     from gemini_tuning.evaluation.runner import generate_all
@@ -75,6 +118,7 @@ def main() -> int:
     parser.add_argument("--retries", type=int, default=5, help="client attempts per request (connection 'retries')")
     parser.add_argument("--retry-initial-delay", type=float, default=0.1)
     parser.add_argument("--retry-max-delay", type=float, default=2.0)
+    parser.add_argument("--in-process", action="store_true", help="run the emulator in this interpreter")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="gemini-eval-bench-") as tmp:
@@ -84,7 +128,12 @@ def main() -> int:
         from gemini_tuning.hooks.gemini_tuning import GeminiTuningHook
 
         quiet_logs()
-        with EmulatorServer(api_key=API_KEY, gcs_root=tmp, step_seconds=0.0005, startup_seconds=0.01) as server:
+        emulator = (
+            EmulatorServer(api_key=API_KEY, gcs_root=tmp, step_seconds=0.0005, startup_seconds=0.01)
+            if args.in_process
+            else ExternalEmulator(tmp)
+        )
+        with emulator as server:
             set_connection(server.url, args.retries, args.retry_initial_delay, args.retry_max_delay)
             pairs = [(f"What comes after {i}?", str(i + 1)) for i in range(args.examples)]
             hook = GeminiTuningHook(CONN_ID)
@@ -100,7 +149,8 @@ def main() -> int:
             n = len(examples)
 
             server.set_faults(latency_ms=args.latency_ms)
-            print(f"{n} examples, {args.latency_ms} ms added latency per request, model {model}", flush=True)
+            where = "in-process" if args.in_process else "separate process"
+            print(f"{n} examples, {args.latency_ms} ms added latency per request, emulator {where}, model {model}", flush=True)
             seq_s, seq = run(examples, model, 1)
             print(f"sequential (max_concurrency=1):  {seq_s:8.2f} s  {n / seq_s:8.1f} examples/s", flush=True)
             con_s, con = run(examples, model, args.concurrency)
