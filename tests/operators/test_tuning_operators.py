@@ -291,3 +291,14 @@ def test_loss_curve_png_written_next_to_staged_dataset(gemini_conn, emulator, tm
     png = (tmp_path / "abc123").glob("loss_curve-*.png")
     data = next(png).read_bytes()
     assert data.startswith(b"\x89PNG") and summary["loss_curve_uri"].endswith(".png")
+
+
+def test_extra_link_is_served_from_the_pushed_url():
+    """The UI resolves the link from the XCom the operator pushes before waiting."""
+    from airflow.sdk import DAG
+    from airflow.serialization.serialized_objects import DagSerialization
+
+    with DAG("links", schedule=None, start_date=datetime(2026, 1, 1, tzinfo=timezone.utc)) as dag:
+        CreateTuningJobOperator(task_id="t", base_model="m", training_dataset="gs://b/x.jsonl")
+    (task,) = DagSerialization.to_dict(dag)["dag"]["tasks"]
+    assert task["__var"]["_operator_extra_links"] == {"Tuning Job": "tuning_job_url"}
