@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 from pydantic import BaseModel, Field
 
-from gemini_tuning.exceptions import InvalidTuningParameters, NotFoundError, translate_errors
+from gemini_tuning.exceptions import GeminiTuningError, InvalidTuningParameters, NotFoundError, translate_errors
 from gemini_tuning.models import Hyperparameters, JobState, Snapshot, TuningJob
 
 if TYPE_CHECKING:
@@ -102,18 +102,14 @@ class GeminiApiBackend(_Backend):
                 "`validation_dataset` is not supported by the gemini_api backend; it is a Vertex AI parameter."
             )
 
-    # -- requests -------------------------------------------------------------------------
+    # tunedModels CRUD exists only in v1beta, whatever version the connection uses for the rest.
     @staticmethod
     def _request(client: genai.Client, method: str, path: str, body: dict | None = None) -> dict:
-        response = client._api_client.request(method, path, dict(body or {}), {"api_version": "v1beta"})
-        return json.loads(response.body) if response.body else {}
+        return _rest(client, method, path, body, {"api_version": "v1beta"})
 
     @staticmethod
     async def _arequest(client: genai.Client, method: str, path: str, body: dict | None = None) -> dict:
-        response = await client._api_client.async_request(
-            method, path, dict(body or {}), {"api_version": "v1beta"}
-        )
-        return json.loads(response.body) if response.body else {}
+        return await _arest(client, method, path, body, {"api_version": "v1beta"})
 
     def create(self, client: genai.Client, spec: TuningJobSpec) -> TuningJob:
         hp = spec.hyperparameters
@@ -189,6 +185,15 @@ class GeminiApiBackend(_Backend):
     def discard_failed(self, client: genai.Client, job: TuningJob) -> None:
         """A failed model keeps its id; free the id so a resubmission can use it."""
         self._request(client, "delete", job.name)
+
+    def delete_model(self, client: genai.Client, name: str) -> bool:
+        """Delete ``tunedModels/...``; ``False`` when it is already gone."""
+        try:
+            with translate_errors():
+                client.models.delete(model=name)
+        except NotFoundError:
+            return False
+        return True
 
     def parse(self, model: dict[str, Any], operation: dict[str, Any] | None) -> TuningJob:
         task = model.get("tuningTask") or {}
@@ -310,6 +315,67 @@ class VertexAIBackend(_Backend):
     def discard_failed(self, client: genai.Client, job: TuningJob) -> None:
         """Failed Vertex jobs stay as history; a new job with the same label supersedes them."""
 
+    def delete_model(self, client: genai.Client, name: str) -> bool:
+        """Delete a tuned model given its endpoint or model name; ``False`` when it is already gone.
+
+        Vertex AI refuses to delete a deployed model or an endpoint with models on it, so this
+        undeploys the model from its endpoint, deletes the (tuning-created) endpoint once it is
+        empty, then deletes the model, waiting for each long-running operation.
+        """
+        try:
+            with translate_errors():
+                if "/endpoints/" in name:
+                    endpoint = self._request(client, "get", name)
+                    models = {d["model"].split("@")[0] for d in endpoint.get("deployedModels") or []}
+                    self._undeploy(client, endpoint)
+                    self._wait(client, self._request(client, "delete", name))
+                else:
+                    model = self._request(client, "get", name.split("@")[0])
+                    models = {model["name"]}
+                    for endpoint_name in {d["endpoint"] for d in model.get("deployedModels") or []}:
+                        endpoint = self._request(client, "get", endpoint_name)
+                        left = self._undeploy(client, endpoint, only=model["name"])
+                        if not left:
+                            self._wait(client, self._request(client, "delete", endpoint_name))
+        except NotFoundError:
+            return False
+        with translate_errors():
+            for model_name in sorted(models):
+                try:
+                    self._wait(client, self._request(client, "delete", model_name))
+                except NotFoundError:
+                    pass
+        return True
+
+    def _undeploy(self, client: genai.Client, endpoint: dict, only: str | None = None) -> list[dict]:
+        """Undeploy models (all, or only versions of ``only``) from ``endpoint``; return those left."""
+        left = []
+        for deployed in endpoint.get("deployedModels") or []:
+            if only and deployed["model"].split("@")[0] != only:
+                left.append(deployed)
+                continue
+            operation = self._request(client, "post", f"{endpoint['name']}:undeployModel", {"deployedModelId": deployed["id"]})
+            self._wait(client, operation)
+        return left
+
+    def _wait(self, client: genai.Client, operation: dict, timeout: float = 600.0) -> None:
+        """Poll a Vertex long-running operation until done; raise its error if it failed."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while not operation.get("done"):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"Operation {operation.get('name')} did not finish within {timeout}s.")
+            time.sleep(1.0)
+            operation = self._request(client, "get", operation["name"])
+        if operation.get("error"):
+            error = operation["error"]
+            raise GeminiTuningError(error.get("message", "operation failed"), code=error.get("code"))
+
+    @staticmethod
+    def _request(client: genai.Client, method: str, path: str, body: dict | None = None) -> dict:
+        return _rest(client, method, path, body)
+
     def parse(self, job: Any) -> TuningJob:
         spec = job.supervised_tuning_spec
         hp = spec.hyper_parameters if spec and spec.hyper_parameters else None
@@ -347,6 +413,20 @@ class VertexAIBackend(_Backend):
             labels=dict(job.labels or {}),
             console_url=console,
         )
+
+
+def _rest(client: genai.Client, method: str, path: str, body: dict | None = None, options: dict | None = None) -> dict:
+    """A REST call the SDK has no (working) method for, sent through the client's own transport:
+    same base URL, credentials, timeout and retry policy as every SDK call."""
+    response = client._api_client.request(method, path, dict(body or {}), options)
+    return json.loads(response.body) if response.body else {}
+
+
+async def _arest(
+    client: genai.Client, method: str, path: str, body: dict | None = None, options: dict | None = None
+) -> dict:
+    response = await client._api_client.async_request(method, path, dict(body or {}), options)
+    return json.loads(response.body) if response.body else {}
 
 
 def _iso(value: Any) -> str | None:

@@ -237,3 +237,15 @@ def test_api_key_is_masked_in_logs(gemini_conn):
     hook = GeminiTuningHook(gemini_conn)
     hook.settings  # loading the connection registers its secrets with the masker
     assert API_KEY not in str(redact(f"calling with {API_KEY}"))
+
+
+@pytest.mark.parametrize("by", ["endpoint", "tuned_model"])
+def test_delete_vertex_tuned_model_undeploys_then_deletes(vertex_conn, emulator, by):
+    hook = GeminiTuningHook(vertex_conn)
+    done = wait(hook, submit(hook, "vertex_ai", emulator, job_id=f"vdel-{by.replace('_', '-')}").name)
+    assert hook.generate(done.endpoint, "7") == "8"
+    assert hook.delete_tuned_model(getattr(done, by)) is True
+    assert hook.delete_tuned_model(done.endpoint) is False
+    assert hook.delete_tuned_model(done.tuned_model) is False
+    with pytest.raises(NotFoundError):
+        hook.generate(done.endpoint, "7")

@@ -140,15 +140,14 @@ class GeminiTuningHook(BaseHook):
             self.backend.discard_failed(self.client, job)
 
     def delete_tuned_model(self, name: str) -> bool:
-        """Delete a tuned model. Returns ``False`` (and logs) when it is already gone."""
-        try:
-            with self._remote():
-                self.client.models.delete(model=name)
-        except NotFoundError:
+        """Delete a tuned model (Vertex AI: its endpoint or model). ``False`` (logged) when already gone."""
+        with self._remote():
+            deleted = self.backend.delete_model(self.client, name)
+        if deleted:
+            self.log.info("Deleted tuned model %s", name)
+        else:
             self.log.info("Tuned model %s does not exist (already deleted)", name)
-            return False
-        self.log.info("Deleted tuned model %s", name)
-        return True
+        return deleted
 
     def wait_for_tuning_job(
         self,
