@@ -31,18 +31,12 @@ with DAG(
 ):
 
     @task(outlets=[LABELLED_TICKETS])
-    def export(outlet_events=None, run_id=None) -> str:
-        from airflow.sdk import ObjectStoragePath
+    def export(outlet_events=None) -> str:
+        from gemini_tuning.example_data import stage_tickets
 
-        from gemini_tuning.example_data import export_tickets, seed_ticket_db
-
-        db = os.path.join(os.environ.get("AIRFLOW_HOME", "."), "gemini_tuning", "support_tickets.db")
-        seed_ticket_db(db, count=240, seed=0, batch="initial")
-        target = ObjectStoragePath(default_staging_uri()) / "raw" / "labelled_support_tickets.jsonl"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        count = export_tickets(db, target)
-        outlet_events[LABELLED_TICKETS].extra = {"uri": str(target), "rows": count}
-        return str(target)
+        uri, rows = stage_tickets("support_tickets.db", "labelled_support_tickets.jsonl")
+        outlet_events[LABELLED_TICKETS].extra = {"uri": uri, "rows": rows}
+        return uri
 
     export()
 

@@ -20,7 +20,7 @@ from datetime import datetime
 
 from airflow.sdk import DAG, Asset, Param, Variable, task
 
-from gemini_tuning.operators.dataset import UploadTuningDatasetOperator, ValidateTuningDatasetOperator, default_staging_uri
+from gemini_tuning.operators.dataset import UploadTuningDatasetOperator, ValidateTuningDatasetOperator
 from gemini_tuning.operators.evaluate import EvaluateTunedModelOperator
 from gemini_tuning.operators.tuning import CreateTuningJobOperator, DeleteTunedModelOperator
 
@@ -49,18 +49,13 @@ with DAG(
 ) as dag:
 
     @task
-    def extract(params=None, run_id=None) -> str:
+    def extract(params=None) -> str:
         """Seed the source database if needed and export its tickets as JSONL under the staging area."""
-        from airflow.sdk import ObjectStoragePath
+        from gemini_tuning.example_data import stage_tickets
 
-        from gemini_tuning.example_data import export_tickets, seed_ticket_db
-
-        db = os.path.join(os.environ.get("AIRFLOW_HOME", "."), "gemini_tuning", "support_tickets.db")
-        seed_ticket_db(db, count=params["ticket_count"], seed=0, batch="initial")
-        target = ObjectStoragePath(default_staging_uri()) / "raw" / "support_tickets.jsonl"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        print(f"exported {export_tickets(db, target)} tickets to {target}")
-        return str(target)
+        uri, rows = stage_tickets("support_tickets.db", "support_tickets.jsonl", count=params["ticket_count"])
+        print(f"exported {rows} tickets to {uri}")
+        return uri
 
     validate = ValidateTuningDatasetOperator(
         task_id="validate",

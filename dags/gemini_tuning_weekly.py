@@ -14,7 +14,7 @@ from datetime import datetime
 
 from airflow.sdk import DAG, Variable, task
 
-from gemini_tuning.operators.dataset import UploadTuningDatasetOperator, ValidateTuningDatasetOperator, default_staging_uri
+from gemini_tuning.operators.dataset import UploadTuningDatasetOperator, ValidateTuningDatasetOperator
 from gemini_tuning.operators.evaluate import EvaluateTunedModelOperator
 from gemini_tuning.operators.tuning import CreateTuningJobOperator
 
@@ -36,16 +36,12 @@ with DAG(
     @task
     def collect_fresh_tickets(ds=None) -> str:
         """Append this week's tickets to the source and export the cumulative set."""
-        from airflow.sdk import ObjectStoragePath
+        from gemini_tuning.example_data import stage_tickets
 
-        from gemini_tuning.example_data import export_tickets, seed_ticket_db
-
-        db = os.path.join(os.environ.get("AIRFLOW_HOME", "."), "gemini_tuning", "support_tickets_weekly.db")
-        seed_ticket_db(db, count=120, seed=zlib.crc32(ds.encode()), batch=ds)
-        target = ObjectStoragePath(default_staging_uri()) / "raw" / f"support_tickets_{ds}.jsonl"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        export_tickets(db, target)
-        return str(target)
+        uri, _ = stage_tickets(
+            "support_tickets_weekly.db", f"support_tickets_{ds}.jsonl", count=120, seed=zlib.crc32(ds.encode()), batch=ds
+        )
+        return uri
 
     validate = ValidateTuningDatasetOperator(
         task_id="validate",

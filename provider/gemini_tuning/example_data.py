@@ -88,3 +88,19 @@ def export_tickets(path: str | Path, target, batches: list[str] | None = None) -
             out.write(json.dumps({"ticket": ticket, "category": category}) + "\n")
             count += 1
     return count
+
+
+def stage_tickets(database: str, filename: str, *, count: int = 240, seed: int = 0, batch: str = "initial") -> tuple[str, int]:
+    """The example DAGs' "extract" step: seed ``$AIRFLOW_HOME/gemini_tuning/{database}`` with a batch of
+    tickets (once per batch), export all of them to ``{staging}/raw/{filename}``; return (URI, rows)."""
+    import os
+
+    from airflow.sdk import ObjectStoragePath
+
+    from gemini_tuning.operators.dataset import default_staging_uri
+
+    db = os.path.join(os.environ.get("AIRFLOW_HOME", "."), "gemini_tuning", database)
+    seed_ticket_db(db, count=count, seed=seed, batch=batch)
+    target = ObjectStoragePath(default_staging_uri()) / "raw" / filename
+    target.parent.mkdir(parents=True, exist_ok=True)
+    return str(target), export_tickets(db, target)

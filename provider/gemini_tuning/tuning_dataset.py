@@ -42,9 +42,7 @@ def resolve_training_dataset(
                 "Vertex AI reads training data from a gs:// URI, not an inline list: "
                 "stage it with ValidateTuningDatasetOperator and UploadTuningDatasetOperator."
             )
-        from gemini_tuning.datasets.formats import to_text_pair
-
-        examples = [dict(zip(("text_input", "output"), to_text_pair(row))) for row in value]
+        examples = [_text_example(row) for row in value]
         return ResolvedDataset(examples=examples, example_count=len(examples))
     if isinstance(value, dict):
         dataset = ResolvedDataset(
@@ -66,11 +64,16 @@ def resolve_training_dataset(
     if not dataset.training_uri:
         raise InvalidTuningParameters("training_dataset names no training file.")
     if backend == "gemini_api" and load_examples:
-        from gemini_tuning.datasets.formats import to_text_pair
         from gemini_tuning.datasets.readers import iter_examples
 
-        examples = [
-            dict(zip(("text_input", "output"), to_text_pair(row))) for row in iter_examples(dataset.training_uri)
-        ]
+        examples = [_text_example(row) for row in iter_examples(dataset.training_uri)]
         dataset = dataset.model_copy(update={"examples": examples, "example_count": len(examples)})
     return dataset
+
+
+def _text_example(row: dict[str, Any]) -> dict[str, str]:
+    """A Gemini API example from either format (multi-turn or system-instruction rows are refused)."""
+    from gemini_tuning.datasets.formats import to_text_pair
+
+    text_input, output = to_text_pair(row)
+    return {"text_input": text_input, "output": output}

@@ -6,7 +6,7 @@ import fsspec
 import pytest
 
 from gemini_tuning.datasets import iter_examples, readers
-from gemini_tuning.datasets.readers import DatasetUsageError, ReadError, infer_format, read_records
+from gemini_tuning.datasets.readers import DatasetUsageError, infer_format, read_records
 
 
 def collect(source, fmt, **kw):

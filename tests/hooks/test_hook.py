@@ -235,7 +235,7 @@ def test_api_key_is_masked_in_logs(gemini_conn):
     from airflow.sdk._shared.secrets_masker import redact
 
     hook = GeminiTuningHook(gemini_conn)
-    hook.settings  # loading the connection registers its secrets with the masker
+    assert hook.settings.api_key  # loading the connection registers its secrets with the masker
     assert API_KEY not in str(redact(f"calling with {API_KEY}"))
 
 

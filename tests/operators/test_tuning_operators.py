@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from gemini_tuning.exceptions import GeminiTuningError, InvalidTuningParameters, TuningJobFailed
+from gemini_tuning.exceptions import InvalidTuningParameters, TuningJobFailed
 from gemini_tuning.hooks.gemini_tuning import GeminiTuningHook
 from gemini_tuning.models import JobState
 from gemini_tuning.operators.tuning import (
