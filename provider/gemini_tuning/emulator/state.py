@@ -222,6 +222,8 @@ class EmulatorState:
     def _reset_locked(self) -> None:
         self.jobs: dict[str, Job] = {}  # by name, including deleted Gemini models (for their operation)
         self.endpoints: dict[str, str] = {}  # Vertex endpoint name -> tuning job name
+        self.models: dict[str, str] = {}  # Vertex model name (no @version) -> tuning job name
+        self.operations: dict[str, dict[str, Any]] = {}  # Vertex long-running operations by name
         self.rng = random.Random(self.settings.seed)
         self.id_rng = random.Random(f"ids:{self.settings.seed}")
         self.requests: Counter[str] = Counter()

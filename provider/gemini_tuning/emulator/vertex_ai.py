@@ -1,8 +1,14 @@
-"""Vertex AI (``aiplatform.googleapis.com``) routes: tuningJobs and generateContent.
+"""Vertex AI (``aiplatform.googleapis.com``) routes: tuningJobs, the tuned models and endpoints
+they produce, long-running operations, and generateContent.
 
 The same handlers serve ``/v1beta1`` and ``/v1``. The TuningJob resource follows
 ``tuning_job.proto``: int64 fields are JSON strings, as proto3 JSON renders them; there is
 no per-step loss on the wire (the loss curve only shows on the emulator's job page).
+
+A succeeded tuning job owns one Model (version 1) deployed to one Endpoint. Both exist from
+the job's end time on (computed lazily, like the job state). As on the real service, a deployed
+model cannot be deleted and an endpoint with deployed models cannot be deleted: undeploy first.
+Undeploy and delete return ``google.longrunning.Operation`` resources that are already done.
 """
 
 from __future__ import annotations
@@ -208,6 +214,83 @@ def parse_filter(expr: str | None) -> dict[str, str]:
     return wanted
 
 
+MODEL_VERSION = "1"
+MODEL_VERSION_ALIASES = (MODEL_VERSION, "default")
+BASE_MODEL_LABEL = "google-vertex-llm-tuning-base-model-id"
+JOB_ID_LABEL = "google-vertex-llm-tuning-job-id"
+
+
+def model_name(job: Job) -> str:
+    """The tuned Model's resource name without its ``@version`` suffix."""
+    return job.extra["model"].split("@", 1)[0]
+
+
+def model_exists(job: Job, now: float) -> bool:
+    return job.phase(now) == "succeeded" and job.extra.get("model_deleted_at") is None
+
+
+def endpoint_exists(job: Job, now: float) -> bool:
+    return job.phase(now) == "succeeded" and job.extra.get("endpoint_deleted_at") is None
+
+
+def is_deployed(job: Job, now: float) -> bool:
+    """Whether the tuned model is (still) deployed to the job's endpoint."""
+    return endpoint_exists(job, now) and job.extra.get("undeployed_at") is None
+
+
+def _display_name(job: Job) -> str:
+    return job.resource.get("tunedModelDisplayName") or f"{_base_model_id(job.resource['baseModel'])}-tuned-{job.name.rsplit('/', 1)[-1]}"
+
+
+def render_model(job: Job, now: float) -> dict[str, Any]:
+    """The Model resource (``model.proto``) of a succeeded tuning job."""
+    created = job.natural_end_time
+    updated = max(created, job.extra.get("undeployed_at") or created)
+    out: dict[str, Any] = {
+        "name": model_name(job),
+        "displayName": _display_name(job),
+        "versionId": MODEL_VERSION,
+        "versionAliases": ["default"],
+        "createTime": rfc3339(created),
+        "updateTime": rfc3339(updated),
+        "versionCreateTime": rfc3339(created),
+        "versionUpdateTime": rfc3339(updated),
+        "labels": {
+            BASE_MODEL_LABEL: _base_model_id(job.resource["baseModel"]).replace(".", "_"),
+            JOB_ID_LABEL: job.name.rsplit("/", 1)[-1],
+        },
+    }
+    if job.resource.get("description"):
+        out["description"] = job.resource["description"]
+    if is_deployed(job, now):
+        out["deployedModels"] = [{"endpoint": job.extra["endpoint"], "deployedModelId": job.extra["deployed_model_id"]}]
+    return out
+
+
+def render_endpoint(job: Job, now: float) -> dict[str, Any]:
+    """The Endpoint resource (``endpoint.proto``); empty repeated/map fields are omitted, as in proto3 JSON."""
+    created = job.natural_end_time
+    out: dict[str, Any] = {"name": job.extra["endpoint"], "displayName": _display_name(job)}
+    if is_deployed(job, now):
+        dm_id = job.extra["deployed_model_id"]
+        out["deployedModels"] = [{
+            "id": dm_id,
+            "model": job.extra["model"],
+            "modelVersionId": MODEL_VERSION,
+            "displayName": _display_name(job),
+            "createTime": rfc3339(created),
+        }]
+        out["trafficSplit"] = {dm_id: 100}
+    out["createTime"] = rfc3339(created)
+    out["updateTime"] = rfc3339(max(created, job.extra.get("undeployed_at") or created))
+    return out
+
+
+def _api_version(request: Request) -> str:
+    """``v1beta1`` or ``v1``: the prefix the request came in under (used in ``@type`` URLs)."""
+    return request.url.path.split("/", 2)[1]
+
+
 def build_router() -> APIRouter:
     """Routes relative to ``/{version}``; the app mounts them under ``/v1beta1`` and ``/v1``."""
     router = APIRouter(dependencies=[Depends(api_gate), Depends(require_bearer)])
@@ -219,6 +302,41 @@ def build_router() -> APIRouter:
         if job is None:
             raise not_found(f"TuningJob {name} is not found.")
         return job
+
+    def find_model(request: Request, project: str, location: str, model_id: str) -> Job:
+        """The job owning ``models/{id}[@version]``; 404 unless its model exists (version 1 / default)."""
+        state = get_state(request)
+        base_id, _, version = model_id.partition("@")
+        name = f"projects/{project}/locations/{location}/models/{base_id}"
+        job = state.jobs.get(state.models.get(name, ""))
+        if job is None or not model_exists(job, state.now()) or (version and version not in MODEL_VERSION_ALIASES):
+            raise not_found(f"Model projects/{project}/locations/{location}/models/{model_id} not found.")
+        return job
+
+    def find_endpoint(request: Request, project: str, location: str, endpoint_id: str) -> Job:
+        state = get_state(request)
+        name = f"projects/{project}/locations/{location}/endpoints/{endpoint_id}"
+        job = state.jobs.get(state.endpoints.get(name, ""))
+        if job is None or not endpoint_exists(job, state.now()):
+            raise not_found(f"Endpoint {name} not found.")
+        return job
+
+    def new_operation(request: Request, project: str, location: str, metadata_type: str, response_type: str) -> dict[str, Any]:
+        """Record and return a long-running Operation that is already done (call under the lock)."""
+        state = get_state(request)
+        version = _api_version(request)
+        stamp = rfc3339(state.now())
+        operation = {
+            "name": f"projects/{project}/locations/{location}/operations/{state.numeric_id()}",
+            "metadata": {
+                "@type": f"type.googleapis.com/google.cloud.aiplatform.{version}.{metadata_type}",
+                "genericMetadata": {"createTime": stamp, "updateTime": stamp},
+            },
+            "done": True,
+            "response": {"@type": response_type.replace("{version}", version)},
+        }
+        state.operations[operation["name"]] = operation
+        return operation
 
     @router.post(parent_path + "/tuningJobs")
     async def create_tuning_job(request: Request, project: str, location: str):
@@ -295,8 +413,10 @@ def build_router() -> APIRouter:
             model_id, endpoint_id = state.numeric_id(), state.numeric_id()
             job.extra["model"] = f"{parent}/models/{model_id}@1"
             job.extra["endpoint"] = f"{parent}/endpoints/{endpoint_id}"
+            job.extra["deployed_model_id"] = state.numeric_id()
             job.extra["stats"] = data_stats(rows, job.total_steps)
             state.endpoints[job.extra["endpoint"]] = job.name
+            state.models[model_name(job)] = job.name
             state.add_job(job)
             return render_job(job, job.created)
 
@@ -353,11 +473,81 @@ def build_router() -> APIRouter:
         body = _camel_keys(await read_json(request))
         name = f"projects/{project}/locations/{location}/endpoints/{endpoint_id}"
         with state.lock:
-            job = state.jobs.get(state.endpoints.get(name, ""))
-            if job is None or job.phase(state.now()) != "succeeded":
-                raise not_found(f"Endpoint {name} not found.")
+            job = find_endpoint(request, project, location, endpoint_id)
+            if not is_deployed(job, state.now()):
+                raise failed_precondition(f"Endpoint {name} does not have any deployed model to serve the request.")
         prompt, chars = prompt_of(body)
         return generate_response(best_match(prompt, job.examples), chars, job.extra["model"])
+
+    @router.get(parent_path + "/models/{model_id}")
+    async def get_model(request: Request, project: str, location: str, model_id: str):
+        state = get_state(request)
+        with state.lock:
+            return render_model(find_model(request, project, location, model_id), state.now())
+
+    @router.delete(parent_path + "/models/{model_id}")
+    async def delete_model(request: Request, project: str, location: str, model_id: str):
+        state = get_state(request)
+        with state.lock:
+            job = find_model(request, project, location, model_id)
+            now = state.now()
+            if is_deployed(job, now):
+                raise failed_precondition(
+                    f'The Model "{model_name(job)}" is deployed or being deployed at the following Endpoint(s): '
+                    f"{job.extra['endpoint']}. Please undeploy the Model first."
+                )
+            job.extra["model_deleted_at"] = now
+            state.deletes["vertex_ai"] += 1
+            return new_operation(request, project, location, "DeleteOperationMetadata", "type.googleapis.com/google.protobuf.Empty")
+
+    @router.get(parent_path + "/endpoints/{endpoint_id}")
+    async def get_endpoint(request: Request, project: str, location: str, endpoint_id: str):
+        state = get_state(request)
+        with state.lock:
+            return render_endpoint(find_endpoint(request, project, location, endpoint_id), state.now())
+
+    @router.post(parent_path + "/endpoints/{endpoint_id}:undeployModel")
+    async def undeploy_model(request: Request, project: str, location: str, endpoint_id: str):
+        state = get_state(request)
+        body = _camel_keys(await read_json(request))
+        wanted = body.get("deployedModelId")
+        if not wanted or not isinstance(wanted, str):
+            raise invalid("deployedModelId is required.")
+        with state.lock:
+            job = find_endpoint(request, project, location, endpoint_id)
+            now = state.now()
+            if not is_deployed(job, now) or wanted != job.extra["deployed_model_id"]:
+                raise not_found(f"DeployedModel with ID {wanted} does not exist in Endpoint {job.extra['endpoint']}.")
+            job.extra["undeployed_at"] = now
+            return new_operation(
+                request, project, location, "UndeployModelOperationMetadata",
+                "type.googleapis.com/google.cloud.aiplatform.{version}.UndeployModelResponse",
+            )
+
+    @router.delete(parent_path + "/endpoints/{endpoint_id}")
+    async def delete_endpoint(request: Request, project: str, location: str, endpoint_id: str):
+        state = get_state(request)
+        with state.lock:
+            job = find_endpoint(request, project, location, endpoint_id)
+            now = state.now()
+            if is_deployed(job, now):
+                raise failed_precondition(
+                    f"Endpoint {job.extra['endpoint']} has deployed models (DeployedModel IDs: "
+                    f"{job.extra['deployed_model_id']}). Please undeploy them first."
+                )
+            job.extra["endpoint_deleted_at"] = now
+            state.deletes["vertex_ai_endpoints"] += 1
+            return new_operation(request, project, location, "DeleteOperationMetadata", "type.googleapis.com/google.protobuf.Empty")
+
+    @router.get(parent_path + "/operations/{operation_id}")
+    async def get_operation(request: Request, project: str, location: str, operation_id: str):
+        state = get_state(request)
+        name = f"projects/{project}/locations/{location}/operations/{operation_id}"
+        with state.lock:
+            operation = state.operations.get(name)
+            if operation is None:
+                raise not_found(f"Operation {name} not found.")
+            return operation
 
     @router.post(parent_path + "/publishers/google/models/{model}:generateContent")
     async def generate_publisher(request: Request, project: str, location: str, model: str):
