@@ -226,6 +226,12 @@ def test_trigger_serializes_without_secrets(backend_conn):
     assert API_KEY not in json.dumps(encoded) and "emulator-token" not in json.dumps(encoded)
     rebuilt = TuningJobTrigger(**BaseSerialization.deserialize(encoded))
     assert rebuilt.serialize() == (classpath, kwargs)
+    # what the triggerer actually stores: the Trigger row's encrypted kwargs
+    from airflow.models.trigger import Trigger
+
+    row = Trigger.from_object(trigger)
+    assert row.classpath == classpath and row.kwargs == kwargs
+    assert API_KEY not in row.encrypted_kwargs and API_KEY not in Trigger._decrypt_kwargs(row.encrypted_kwargs).__repr__()
 
 
 def test_unsupported_hyperparameter_fails_before_any_request(backend_conn, emulator):
