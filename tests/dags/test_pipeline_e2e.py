@@ -96,3 +96,23 @@ def test_injected_429s_lose_nothing(pipeline, emulator):
     evaluation = xcom(dagrun, "evaluate")
     assert evaluation["failed"] == 0 and evaluation["succeeded"] == evaluation["examples"] == xcom(dagrun, "validate")["validation_count"]
     assert stat(emulator, "faults_injected") > 0
+
+
+def test_pipeline_on_vertex_ai(pipeline, emulator, monkeypatch):
+    """The same DAG on the other backend: params pick the connection, base model and gs:// destination."""
+    monkeypatch.setenv("AIRFLOW_CONN_GEMINI_VERTEX", conn_json("vertex_ai", emulator.url))
+    dagrun = run_dag(
+        pipeline,
+        run_conf={
+            "backend": "vertex_ai",
+            "gemini_conn_id": "gemini_vertex",
+            "base_model": "gemini-2.0-flash-001",
+            "gcs_destination": "gs://tuning-bucket/datasets",
+        },
+    )
+    states = {ti.task_id: ti.state for ti in dagrun.get_task_instances()}
+    assert set(states.values()) == {"success"}, states
+    upload, tune = xcom(dagrun, "upload"), xcom(dagrun, "tune")
+    assert upload["training_dataset_uri"].startswith("gs://tuning-bucket/datasets/")
+    assert tune["backend"] == "vertex_ai" and "/endpoints/" in tune["model"]
+    assert _variable() == tune["model"]
