@@ -42,10 +42,12 @@ def test_every_module_named_in_provider_info_imports():
 
 def test_providers_manager_knows_the_connection_type_and_form():
     from airflow.providers_manager import ProvidersManager
+    from airflow.sdk.providers_manager_runtime import ProvidersManagerTaskRuntime
 
     manager = ProvidersManager()
     assert "airflow-provider-gemini-tuning" in manager.providers
-    assert manager.hooks["gemini_tuning"].hook_class_name == "gemini_tuning.hooks.gemini_tuning.GeminiTuningHook"
+    hook = ProvidersManagerTaskRuntime().hooks["gemini_tuning"]
+    assert hook.hook_class_name == "gemini_tuning.hooks.gemini_tuning.GeminiTuningHook"
     widgets = manager.connection_form_widgets
     assert widgets["extra__gemini_tuning__key_json"].is_sensitive
     assert widgets["extra__gemini_tuning__access_token"].is_sensitive
