@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 from pydantic import BaseModel, Field
 
-from gemini_tuning.exceptions import GeminiTuningError, InvalidTuningParameters, NotFoundError, translate_errors
+from gemini_tuning.exceptions import InvalidInputError, NotFoundError, ServiceError, translate_errors
 from gemini_tuning.models import Hyperparameters, JobState, Snapshot, TuningJob
 
 if TYPE_CHECKING:
@@ -52,18 +52,18 @@ class _Backend:
         """Reject what this backend does not take, before anything is sent."""
         given = {k for k, v in hp.model_dump().items() if v is not None}
         for field in sorted(given - self.supported):
-            raise InvalidTuningParameters(
+            raise InvalidInputError(
                 f"Hyperparameter `{field}` is not supported by the {self.name} backend "
                 f"(it takes {', '.join(sorted(self.supported))}); `{field}` is a {self.other} parameter."
             )
         if hp.epoch_count is not None and hp.epoch_count < 1:
-            raise InvalidTuningParameters(f"`epoch_count` must be >= 1, got {hp.epoch_count}.")
+            raise InvalidInputError(f"`epoch_count` must be >= 1, got {hp.epoch_count}.")
         if hp.batch_size is not None and hp.batch_size < 1:
-            raise InvalidTuningParameters(f"`batch_size` must be >= 1, got {hp.batch_size}.")
+            raise InvalidInputError(f"`batch_size` must be >= 1, got {hp.batch_size}.")
         for field in ("learning_rate", "learning_rate_multiplier"):
             value = getattr(hp, field)
             if value is not None and value <= 0:
-                raise InvalidTuningParameters(f"`{field}` must be > 0, got {value}.")
+                raise InvalidInputError(f"`{field}` must be > 0, got {value}.")
 
     def check_spec(self, spec: TuningJobSpec) -> None:
         self.check_hyperparameters(spec.hyperparameters)
@@ -92,13 +92,13 @@ class GeminiApiBackend(_Backend):
         super().check_spec(spec)
         hp = spec.hyperparameters
         if hp.learning_rate is not None and hp.learning_rate_multiplier is not None:
-            raise InvalidTuningParameters(
+            raise InvalidInputError(
                 "Give either `learning_rate` or `learning_rate_multiplier` on the Gemini API, not both."
             )
         if not spec.training_examples:
-            raise InvalidTuningParameters("The Gemini API takes the training examples inline; none were given.")
+            raise InvalidInputError("The Gemini API takes the training examples inline; none were given.")
         if spec.validation_dataset_uri:
-            raise InvalidTuningParameters(
+            raise InvalidInputError(
                 "`validation_dataset` is not supported by the gemini_api backend; it is a Vertex AI parameter."
             )
 
@@ -247,17 +247,17 @@ class VertexAIBackend(_Backend):
     def check_hyperparameters(self, hp: Hyperparameters) -> None:
         super().check_hyperparameters(hp)
         if hp.adapter_size is not None and hp.adapter_size not in ADAPTER_SIZES:
-            raise InvalidTuningParameters(
+            raise InvalidInputError(
                 f"`adapter_size` must be one of {sorted(ADAPTER_SIZES)} on Vertex AI, got {hp.adapter_size}."
             )
 
     def check_spec(self, spec: TuningJobSpec) -> None:
         super().check_spec(spec)
         if not spec.training_dataset_uri:
-            raise InvalidTuningParameters("Vertex AI reads the training data from a gs:// URI; none was given.")
+            raise InvalidInputError("Vertex AI reads the training data from a gs:// URI; none was given.")
         for uri in filter(None, (spec.training_dataset_uri, spec.validation_dataset_uri)):
             if not uri.startswith("gs://"):
-                raise InvalidTuningParameters(f"Vertex AI reads datasets from Cloud Storage; `{uri}` is not a gs:// URI.")
+                raise InvalidInputError(f"Vertex AI reads datasets from Cloud Storage; `{uri}` is not a gs:// URI.")
 
     def create(self, client: genai.Client, spec: TuningJobSpec) -> TuningJob:
         from google.genai import types
@@ -370,7 +370,7 @@ class VertexAIBackend(_Backend):
             operation = self._request(client, "get", operation["name"])
         if operation.get("error"):
             error = operation["error"]
-            raise GeminiTuningError(error.get("message", "operation failed"), code=error.get("code"))
+            raise ServiceError(error.get("message", "operation failed"))
 
     @staticmethod
     def _request(client: genai.Client, method: str, path: str, body: dict | None = None) -> dict:

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from gemini_tuning.exceptions import InvalidTuningParameters
+from gemini_tuning.exceptions import InvalidInputError
 
 
 class ResolvedDataset(BaseModel):
@@ -38,7 +38,7 @@ def resolve_training_dataset(
     """
     if isinstance(value, list):
         if backend != "gemini_api":
-            raise InvalidTuningParameters(
+            raise InvalidInputError(
                 "Vertex AI reads training data from a gs:// URI, not an inline list: "
                 "stage it with ValidateTuningDatasetOperator and UploadTuningDatasetOperator."
             )
@@ -54,15 +54,15 @@ def resolve_training_dataset(
         )
         dataset_backend = value.get("backend")
         if dataset_backend and dataset_backend != backend:
-            raise InvalidTuningParameters(
+            raise InvalidInputError(
                 f"The dataset was prepared for {dataset_backend} but the connection's backend is {backend}."
             )
     elif isinstance(value, str) or hasattr(value, "protocol"):
         dataset = ResolvedDataset(training_uri=str(value), validation_uri=validation_dataset)
     else:
-        raise InvalidTuningParameters(f"Unsupported training_dataset of type {type(value).__name__}.")
+        raise InvalidInputError(f"Unsupported training_dataset of type {type(value).__name__}.")
     if not dataset.training_uri:
-        raise InvalidTuningParameters("training_dataset names no training file.")
+        raise InvalidInputError("training_dataset names no training file.")
     if backend == "gemini_api" and load_examples:
         from gemini_tuning.datasets.readers import iter_examples
 

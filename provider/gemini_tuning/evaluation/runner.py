@@ -64,7 +64,7 @@ async def generate_all(
             outcome = Outcome(
                 None,
                 error=str(exc) or type(exc).__name__,
-                code=getattr(exc, "code", None),
+                code=getattr(exc, "http_status", None),
                 seconds=time.monotonic() - started,
             )
         finally:

@@ -169,7 +169,7 @@ class GeminiTuningHook(BaseHook):
             except NotFoundError as exc:
                 raise TuningJobFailed(
                     f"Tuning job {name} no longer exists: it was cancelled or deleted while running ({exc})",
-                    code=exc.code,
+                    http_status=exc.http_status,
                 ) from None
             if on_poll:
                 on_poll(job)

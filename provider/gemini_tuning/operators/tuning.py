@@ -208,8 +208,7 @@ class CreateTuningJobOperator(BaseOperator):
                     f"The tuning job submitted earlier for this task ({existing.name}) ended "
                     f"{existing.state.value}: {existing.error_message or 'no message'}. "
                     "Set resubmit_failed=True to submit a new job.",
-                    code=existing.error_code,
-                )
+                                    )
             self.log.info("Resubmitting: the earlier job %s ended %s", existing.name, existing.state.value)
             self.hook.discard_failed_job(existing)
         elif existing:
@@ -218,7 +217,7 @@ class CreateTuningJobOperator(BaseOperator):
         try:
             return self.hook.create_tuning_job(spec)
         except GeminiTuningError as exc:
-            if exc.code == 409:  # a concurrent try won the race: attach to its job
+            if exc.http_status == 409:  # a concurrent try won the race: attach to its job
                 return self.hook.find_tuning_job(spec.job_id) or _raise(exc)
             raise
 
@@ -242,8 +241,7 @@ class CreateTuningJobOperator(BaseOperator):
         if job.state.is_failure:
             raise TuningJobFailed(
                 f"Tuning job {job.name} ended {job.state.value}: {job.error_message or 'the service gave no message'}",
-                code=job.error_code,
-            )
+                            )
         summary = summarize(job, dataset, prompt_template=self.prompt_template)
         if self.plot_loss_curve and summary["loss_curve"] and dataset.staging_dir:
             summary["loss_curve_uri"] = self._write_plot(job, summary, dataset.staging_dir)

@@ -10,7 +10,6 @@ from typing import Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from gemini_tuning import DEFAULT_CONN_ID
-from gemini_tuning.connection import RETRY_STATUS_CODES
 
 
 class TuningJobTrigger(BaseTrigger):
@@ -60,7 +59,7 @@ class TuningJobTrigger(BaseTrigger):
         return GeminiTuningHook(gemini_conn_id=self.gemini_conn_id)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        from gemini_tuning.exceptions import GeminiTuningError
+        from gemini_tuning.exceptions import GeminiTuningError, TransientServiceError
 
         hook = self._hook()
         failures = 0
@@ -69,7 +68,7 @@ class TuningJobTrigger(BaseTrigger):
                 job = await hook.aget_tuning_job(self.job_name)
                 failures = 0
             except GeminiTuningError as exc:
-                transient = exc.code is None or exc.code in RETRY_STATUS_CODES
+                transient = isinstance(exc, TransientServiceError)
                 if not transient or failures >= self.max_poll_failures:
                     yield TriggerEvent({"status": "error", "job_name": self.job_name, "message": str(exc)})
                     return
