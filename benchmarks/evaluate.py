@@ -68,9 +68,24 @@ class ExternalEmulator:
         self.ready = os.path.join(tmp, "emulator.url")
         cli = os.path.join(os.path.dirname(sys.executable), "gemini-tuning")
         self.process = subprocess.Popen(
-            [cli, "emulator", "--port", "0", "--api-key", API_KEY, "--gcs-root", tmp, "--step-seconds", "0.0005",
-             "--startup-seconds", "0.01", "--ready-file", self.ready],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                cli,
+                "emulator",
+                "--port",
+                "0",
+                "--api-key",
+                API_KEY,
+                "--gcs-root",
+                tmp,
+                "--step-seconds",
+                "0.0005",
+                "--startup-seconds",
+                "0.01",
+                "--ready-file",
+                self.ready,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
 
     def __enter__(self):
@@ -150,11 +165,17 @@ def main() -> int:
 
             server.set_faults(latency_ms=args.latency_ms)
             where = "in-process" if args.in_process else "separate process"
-            print(f"{n} examples, {args.latency_ms} ms added latency per request, emulator {where}, model {model}", flush=True)
+            print(
+                f"{n} examples, {args.latency_ms} ms added latency per request, emulator {where}, model {model}",
+                flush=True,
+            )
             seq_s, seq = run(examples, model, 1)
             print(f"sequential (max_concurrency=1):  {seq_s:8.2f} s  {n / seq_s:8.1f} examples/s", flush=True)
             con_s, con = run(examples, model, args.concurrency)
-            print(f"concurrent (max_concurrency={args.concurrency}): {con_s:8.2f} s  {n / con_s:8.1f} examples/s", flush=True)
+            print(
+                f"concurrent (max_concurrency={args.concurrency}): {con_s:8.2f} s  {n / con_s:8.1f} examples/s",
+                flush=True,
+            )
             ratio = seq_s / con_s
             print(f"speed-up: {ratio:.1f}x (target >= 20x)")
             wrong = sum(1 for o, e in zip(con["tuned"], examples) if o.output != e.expected)

@@ -41,11 +41,51 @@ print(json.dumps({"examples": report["total"], "seconds": time.perf_counter() - 
                   "errors": report["errors"]}))
 """
 
-WORDS = (
-    "the of and to in is was for on that with as by at from his her this which have are were be "
-    "question context answer model tuning dataset example input output value number result Gemini "
-    "café naïve über 東京 данные δεδομένα résumé"
-).split()
+WORDS = [
+    "the",
+    "of",
+    "and",
+    "to",
+    "in",
+    "is",
+    "was",
+    "for",
+    "on",
+    "that",
+    "with",
+    "as",
+    "by",
+    "at",
+    "from",
+    "his",
+    "her",
+    "this",
+    "which",
+    "have",
+    "are",
+    "were",
+    "be",
+    "question",
+    "context",
+    "answer",
+    "model",
+    "tuning",
+    "dataset",
+    "example",
+    "input",
+    "output",
+    "value",
+    "number",
+    "result",
+    "Gemini",
+    "café",
+    "naïve",
+    "über",
+    "東京",
+    "данные",
+    "δεδομένα",
+    "résumé",
+]
 
 
 def generate(path: Path, size_bytes: int, seed: int = 0) -> int:
@@ -90,8 +130,10 @@ def main() -> None:
     if not (args.keep and args.path.exists() and args.path.stat().st_size >= size):
         t = time.perf_counter()
         n = generate(args.path, size)
-        print(f"generated {args.path} ({args.path.stat().st_size / 2**20:,.0f} MiB, {n:,} examples) "
-              f"in {time.perf_counter() - t:.1f}s")
+        print(
+            f"generated {args.path} ({args.path.stat().st_size / 2**20:,.0f} MiB, {n:,} examples) "
+            f"in {time.perf_counter() - t:.1f}s"
+        )
     extra = []
     if args.stage:
         import tempfile
@@ -103,7 +145,9 @@ def main() -> None:
     v_rate = validate["examples"] / validate["seconds"]
     print(f"examples:              {validate['examples']:,} ({validate['duplicates']:,} duplicates)")
     print(f"parse-only:            {p_rate:,.0f} examples/s ({parse['seconds']:.1f}s)")
-    print(f"validator ({args.backend}{', staged' if args.stage else ''}): {v_rate:,.0f} examples/s ({validate['seconds']:.1f}s)")
+    print(
+        f"validator ({args.backend}{', staged' if args.stage else ''}): {v_rate:,.0f} examples/s ({validate['seconds']:.1f}s)"
+    )
     print(f"ratio:                 {v_rate / p_rate:.0%} of parse-only (target >= 50%)")
     print(f"validator peak RSS:    {validate['max_rss_mb']:.0f} MB (target < 200 MB)")
     if validate["errors"]:

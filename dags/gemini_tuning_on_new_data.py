@@ -13,7 +13,11 @@ from datetime import datetime
 
 from airflow.sdk import DAG, Asset, task
 
-from gemini_tuning.operators.dataset import UploadTuningDatasetOperator, ValidateTuningDatasetOperator, default_staging_uri
+from gemini_tuning.operators.dataset import (
+    UploadTuningDatasetOperator,
+    ValidateTuningDatasetOperator,
+    default_staging_uri,
+)
 from gemini_tuning.operators.evaluate import EvaluateTunedModelOperator
 from gemini_tuning.operators.tuning import CreateTuningJobOperator
 

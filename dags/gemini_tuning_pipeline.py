@@ -101,7 +101,11 @@ with DAG(
         previous = Variable.get(PROMOTED_VARIABLE, default=None)
         model = summary["model"]
         Variable.set(PROMOTED_VARIABLE, model)
-        outlet_events[PROMOTED_MODEL].extra = {"model": model, "job_name": summary["job_name"], "metrics": evaluation["metrics"]}
+        outlet_events[PROMOTED_MODEL].extra = {
+            "model": model,
+            "job_name": summary["job_name"],
+            "metrics": evaluation["metrics"],
+        }
         return {"model": model, "previous_model": previous if previous != model else None}
 
     promoted = promote(tune.output, evaluate.output)

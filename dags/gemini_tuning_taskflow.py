@@ -54,7 +54,9 @@ def gemini_tuning_taskflow():
         poll_interval=float(os.environ.get("GEMINI_TUNING_POLL_INTERVAL", "30")),
     ).output
 
-    report = EvaluateTunedModelOperator(task_id="evaluate", model=tuned, dataset=dataset, baseline_model=BASE_MODEL).output
+    report = EvaluateTunedModelOperator(
+        task_id="evaluate", model=tuned, dataset=dataset, baseline_model=BASE_MODEL
+    ).output
 
     @task
     def announce(summary: dict, evaluation: dict) -> str:

@@ -39,7 +39,11 @@ with DAG(
         from gemini_tuning.example_data import stage_tickets
 
         uri, _ = stage_tickets(
-            "support_tickets_weekly.db", f"support_tickets_{ds}.jsonl", count=120, seed=zlib.crc32(ds.encode()), batch=ds
+            "support_tickets_weekly.db",
+            f"support_tickets_{ds}.jsonl",
+            count=120,
+            seed=zlib.crc32(ds.encode()),
+            batch=ds,
         )
         return uri
 

@@ -28,8 +28,10 @@ def main(dag_id: str) -> int:
             print(f"    {ti.task_id:<16} {ti.state}")
         validate, tune, evaluation, promote = (xcom(t) for t in ("validate", "tune", "evaluate", "promote"))
         if validate:
-            print(f"\n    dataset: {validate['valid']}/{validate['total']} valid, {validate['rejected']} rejected, "
-                  f"{validate['train_count']} train / {validate['validation_count']} held out")
+            print(
+                f"\n    dataset: {validate['valid']}/{validate['total']} valid, {validate['rejected']} rejected, "
+                f"{validate['train_count']} train / {validate['validation_count']} held out"
+            )
         if tune:
             print(f"    tuned model: {tune['model']} (recommended_epoch_count={tune['recommended_epoch_count']})")
             print(f"    loss curve PNG: {tune.get('loss_curve_uri')}")
@@ -39,7 +41,9 @@ def main(dag_id: str) -> int:
                 base = "n/a" if m.get("baseline") is None else f"{m['baseline']:.3f}"
                 delta = "" if m.get("delta") is None else f" ({m['delta']:+.3f})"
                 print(f"      {name:<24} tuned {m['tuned']:.3f}  base {base}{delta}")
-            print(f"      examples {evaluation['examples']}, failed {evaluation['failed']}, gates passed: {evaluation['gates']['passed']}")
+            print(
+                f"      examples {evaluation['examples']}, failed {evaluation['failed']}, gates passed: {evaluation['gates']['passed']}"
+            )
             print(f"    report: {evaluation.get('report_uri')}")
             print(f"    per-example results: {evaluation.get('results_uri')}")
         if promote:

@@ -16,7 +16,9 @@ def serialize(dag) -> None:
     with create_session() as session:
         DagBundlesManager().sync_bundles_to_db(session=session)
         session.commit()
-        update_dag_parsing_results_in_db("dags-folder", None, [LazyDeserializedDAG.from_dag(dag)], {}, None, set(), session)
+        update_dag_parsing_results_in_db(
+            "dags-folder", None, [LazyDeserializedDAG.from_dag(dag)], {}, None, set(), session
+        )
 
 
 def run_dag(dag, **kwargs):

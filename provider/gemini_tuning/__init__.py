@@ -41,12 +41,8 @@ def get_provider_info() -> dict:
                 ],
             }
         ],
-        "sensors": [
-            {"integration-name": "Gemini Tuning", "python-modules": ["gemini_tuning.sensors.tuning"]}
-        ],
-        "triggers": [
-            {"integration-name": "Gemini Tuning", "python-modules": ["gemini_tuning.triggers.tuning"]}
-        ],
+        "sensors": [{"integration-name": "Gemini Tuning", "python-modules": ["gemini_tuning.sensors.tuning"]}],
+        "triggers": [{"integration-name": "Gemini Tuning", "python-modules": ["gemini_tuning.triggers.tuning"]}],
         "extra-links": ["gemini_tuning.links.TuningJobLink"],
         "connection-types": [
             {
@@ -57,7 +53,11 @@ def get_provider_info() -> dict:
                     "backend": {
                         "label": "Backend",
                         "description": "gemini_api (API key) or vertex_ai (Google Cloud credentials).",
-                        "schema": {"type": ["string", "null"], "enum": ["gemini_api", "vertex_ai"], "default": "gemini_api"},
+                        "schema": {
+                            "type": ["string", "null"],
+                            "enum": ["gemini_api", "vertex_ai"],
+                            "default": "gemini_api",
+                        },
                     },
                     "project": {
                         "label": "Project ID (Vertex AI)",

@@ -156,7 +156,9 @@ class GeminiApiBackend(_Backend):
         except NotFoundError:
             return None
 
-    def list(self, client: genai.Client, *, filter: str | None, page_size: int, limit: int | None = None) -> list[TuningJob]:
+    def list(
+        self, client: genai.Client, *, filter: str | None, page_size: int, limit: int | None = None
+    ) -> list[TuningJob]:
         jobs, token = [], None
         while limit is None or len(jobs) < limit:
             query = f"tunedModels?pageSize={page_size}" + (f"&filter={quote(filter)}" if filter else "")
@@ -205,7 +207,9 @@ class GeminiApiBackend(_Backend):
         state = {
             "ACTIVE": JobState.SUCCEEDED,
             "FAILED": JobState.FAILED,
-            "CREATING": JobState.RUNNING if task.get("startTime") or metadata.get("completedSteps") else JobState.PENDING,
+            "CREATING": JobState.RUNNING
+            if task.get("startTime") or metadata.get("completedSteps")
+            else JobState.PENDING,
         }.get(remote_state, JobState.UNSPECIFIED)
         percent = metadata.get("completedPercent")
         return TuningJob(
@@ -218,7 +222,12 @@ class GeminiApiBackend(_Backend):
             completed_steps=metadata.get("completedSteps"),
             total_steps=metadata.get("totalSteps"),
             snapshots=[
-                Snapshot(step=s.get("step"), epoch=s.get("epoch"), mean_loss=s.get("meanLoss"), compute_time=s.get("computeTime"))
+                Snapshot(
+                    step=s.get("step"),
+                    epoch=s.get("epoch"),
+                    mean_loss=s.get("meanLoss"),
+                    compute_time=s.get("computeTime"),
+                )
                 for s in snapshots
             ],
             tuned_model=model["name"] if state is JobState.SUCCEEDED else None,
@@ -233,7 +242,9 @@ class GeminiApiBackend(_Backend):
             create_time=model.get("createTime"),
             start_time=task.get("startTime"),
             end_time=task.get("completeTime"),
-            console_url=self._emulator_url(model["name"]) if self._emulated else "https://aistudio.google.com/app/library",
+            console_url=self._emulator_url(model["name"])
+            if self._emulated
+            else "https://aistudio.google.com/app/library",
         )
 
 
@@ -274,7 +285,9 @@ class VertexAIBackend(_Backend):
             adapter_size=f"ADAPTER_SIZE_{ADAPTER_SIZES[hp.adapter_size]}" if hp.adapter_size else None,
             labels=labels or None,
             validation_dataset=(
-                types.TuningValidationDataset(gcs_uri=spec.validation_dataset_uri) if spec.validation_dataset_uri else None
+                types.TuningValidationDataset(gcs_uri=spec.validation_dataset_uri)
+                if spec.validation_dataset_uri
+                else None
             ),
         )
         job = client.tunings.tune(
@@ -294,7 +307,9 @@ class VertexAIBackend(_Backend):
         jobs = self.list(client, filter=f'labels.{JOB_ID_LABEL}="{job_id}"', page_size=100)
         return max(jobs, key=lambda job: job.create_time or "", default=None)
 
-    def list(self, client: genai.Client, *, filter: str | None, page_size: int, limit: int | None = None) -> list[TuningJob]:
+    def list(
+        self, client: genai.Client, *, filter: str | None, page_size: int, limit: int | None = None
+    ) -> list[TuningJob]:
         config = {"page_size": page_size, **({"filter": filter} if filter else {})}
         return [self.parse(job) for job in itertools.islice(client.tunings.list(config=config), limit)]
 
@@ -354,7 +369,9 @@ class VertexAIBackend(_Backend):
             if only and deployed["model"].split("@")[0] != only:
                 left.append(deployed)
                 continue
-            operation = self._request(client, "post", f"{endpoint['name']}:undeployModel", {"deployedModelId": deployed["id"]})
+            operation = self._request(
+                client, "post", f"{endpoint['name']}:undeployModel", {"deployedModelId": deployed["id"]}
+            )
             self._wait(client, operation)
         return left
 

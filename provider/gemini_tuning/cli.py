@@ -10,8 +10,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gemini-tuning", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    from gemini_tuning.emulator.server import add_emulator_arguments
     from gemini_tuning.datasets.cli import add_validate_arguments
+    from gemini_tuning.emulator.server import add_emulator_arguments
 
     add_emulator_arguments(sub.add_parser("emulator", help="Run the Gemini API / Vertex AI tuning emulator."))
     add_validate_arguments(sub.add_parser("validate", help="Validate a tuning dataset before sending it."))

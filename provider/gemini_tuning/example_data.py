@@ -40,7 +40,15 @@ CATEGORIES: dict[str, list[str]] = {
         "I want to delete my {product} account and data",
     ],
 }
-PRODUCTS = ["Aurora phone", "Nimbus laptop", "Pico speaker", "Vega watch", "Orbit tablet", "Echo router", "Lumen camera"]
+PRODUCTS = [
+    "Aurora phone",
+    "Nimbus laptop",
+    "Pico speaker",
+    "Vega watch",
+    "Orbit tablet",
+    "Echo router",
+    "Lumen camera",
+]
 OPENERS = ["", "hello, ", "hi team, ", "urgent: ", "good morning, ", "sorry to bother you, "]
 CLOSERS = ["", " thanks", " please help", " can someone look at this?", " this is the second time I ask"]
 
@@ -90,7 +98,9 @@ def export_tickets(path: str | Path, target, batches: list[str] | None = None) -
     return count
 
 
-def stage_tickets(database: str, filename: str, *, count: int = 240, seed: int = 0, batch: str = "initial") -> tuple[str, int]:
+def stage_tickets(
+    database: str, filename: str, *, count: int = 240, seed: int = 0, batch: str = "initial"
+) -> tuple[str, int]:
     """The example DAGs' "extract" step: seed ``$AIRFLOW_HOME/gemini_tuning/{database}`` with a batch of
     tickets (once per batch), export all of them to ``{staging}/raw/{filename}``; return (URI, rows)."""
     import os

@@ -61,7 +61,13 @@ def plot_loss_curve(snapshots: list[Snapshot], curve: list[dict], title: str, re
         for x, y, epoch in points:
             ax.annotate(f"epoch {epoch}", (x, y), textcoords="offset points", xytext=(0, 8), ha="center", fontsize=8)
     if recommended in epoch_end:
-        ax.axvline(epoch_end[recommended], color="#d93025", linestyle="--", linewidth=1, label=f"recommended: {recommended} epochs")
+        ax.axvline(
+            epoch_end[recommended],
+            color="#d93025",
+            linestyle="--",
+            linewidth=1,
+            label=f"recommended: {recommended} epochs",
+        )
     ax.set_xlabel("step")
     ax.set_ylabel("mean loss")
     ax.set_title(title, fontsize=10)

@@ -7,7 +7,11 @@ def curve(*losses):
 
 
 def test_per_epoch_loss_averages_snapshots():
-    snaps = [Snapshot(step=1, epoch=1, mean_loss=4.0), Snapshot(step=2, epoch=1, mean_loss=2.0), Snapshot(step=3, epoch=2, mean_loss=1.0)]
+    snaps = [
+        Snapshot(step=1, epoch=1, mean_loss=4.0),
+        Snapshot(step=2, epoch=1, mean_loss=2.0),
+        Snapshot(step=3, epoch=2, mean_loss=1.0),
+    ]
     assert per_epoch_loss(snaps) == [{"epoch": 1, "mean_loss": 3.0}, {"epoch": 2, "mean_loss": 1.0}]
 
 

@@ -15,13 +15,19 @@ from gemini_tuning.datasets.formats import BACKENDS
 
 def add_validate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("path", help="dataset file: local path or URI (file://, gs://, s3://, memory://)")
-    parser.add_argument("--backend", choices=BACKENDS, default="gemini_api", help="target backend (default: gemini_api)")
+    parser.add_argument(
+        "--backend", choices=BACKENDS, default="gemini_api", help="target backend (default: gemini_api)"
+    )
     parser.add_argument("--format", choices=("jsonl", "json", "csv"), help="default: from the file suffix")
     parser.add_argument("--input-column", help="field/column holding the input")
     parser.add_argument("--output-column", help="field/column holding the output (default: output)")
     parser.add_argument("--prompt-template", help='applied to every input, e.g. "question: {question}"')
-    parser.add_argument("--on-invalid", choices=("fail", "skip"), default="fail",
-                        help="skip: invalid rows are rejected and the rest is judged on its own (exit 0 if usable)")
+    parser.add_argument(
+        "--on-invalid",
+        choices=("fail", "skip"),
+        default="fail",
+        help="skip: invalid rows are rejected and the rest is judged on its own (exit 0 if usable)",
+    )
     parser.add_argument("--validation-fraction", type=float, default=0.0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--deduplicate", action="store_true")

@@ -253,7 +253,11 @@ def _stream(records, checker, o: Options, label, report_problem, train_f, val_f,
             for field, message in row_problems:
                 report_problem(Problem(label, line, field, message))
             if rejects_f is not None:
-                entry = {"line": line, "problems": [{"field": f, "message": m} for f, m in row_problems], "record": source}
+                entry = {
+                    "line": line,
+                    "problems": [{"field": f, "message": m} for f, m in row_problems],
+                    "record": source,
+                }
                 rejects_f.write(json.dumps(entry, ensure_ascii=False, default=str).encode() + b"\n")
             continue
         valid += 1

@@ -169,9 +169,11 @@ def read_json_array(path: Any) -> Iterator[tuple[int, Any, Any]]:
                     return
                 if not expect_value:
                     if buf[pos] != ",":
-                        yield line_at(pos), ReadError(
-                            "json", f"invalid JSON: expected ',' or ']', got {buf[pos]!r}", fatal=True
-                        ), None
+                        yield (
+                            line_at(pos),
+                            ReadError("json", f"invalid JSON: expected ',' or ']', got {buf[pos]!r}", fatal=True),
+                            None,
+                        )
                         return
                     pos += 1
                     expect_value = True
@@ -184,9 +186,13 @@ def read_json_array(path: Any) -> Iterator[tuple[int, Any, Any]]:
                             break
                     except json.JSONDecodeError as exc:
                         if eof or len(buf) - start > MAX_JSON_ELEMENT_CHARS:
-                            yield line_at(start) + buf.count("\n", start, exc.pos), ReadError(
-                                "json", f"invalid JSON: {exc.msg}", buf[start : exc.pos + 1][-200:], fatal=True
-                            ), None
+                            yield (
+                                line_at(start) + buf.count("\n", start, exc.pos),
+                                ReadError(
+                                    "json", f"invalid JSON: {exc.msg}", buf[start : exc.pos + 1][-200:], fatal=True
+                                ),
+                                None,
+                            )
                             return
                     offset = start - pos
                     more()
@@ -227,9 +233,13 @@ def read_csv(path: Any, *, columns: Iterable[str] = ()) -> Iterator[tuple[int, A
         header[0] = header[0][1:]
     missing = [c for c in columns if c not in header]
     if missing:
-        yield 1, ReadError(
-            missing[0], f"CSV header has no column {missing[0]!r} (columns: {', '.join(header)})", fatal=True
-        ), None
+        yield (
+            1,
+            ReadError(
+                missing[0], f"CSV header has no column {missing[0]!r} (columns: {', '.join(header)})", fatal=True
+            ),
+            None,
+        )
         return
     previous_end = reader.line_num
     while True:

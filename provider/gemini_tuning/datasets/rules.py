@@ -139,9 +139,14 @@ class ExampleChecker:
         if problems is None:
             problems = text_problems(in_field, inp, self.max_in)
         problems = problems + text_problems(out_field, out, self.max_out)
-        if self.input_column is None and self.template is None and "text_input" not in record and "textInput" not in record:
-            if "output" not in record:
-                problems = [("record", 'expected "text_input" and "output" fields, or "contents"')]
+        if (
+            self.input_column is None
+            and self.template is None
+            and "text_input" not in record
+            and "textInput" not in record
+            and "output" not in record
+        ):
+            problems = [("record", 'expected "text_input" and "output" fields, or "contents"')]
         if problems:
             return None, "", "", problems
         return self._pair(inp, out), inp, out, []
@@ -158,7 +163,9 @@ class ExampleChecker:
             if value is None:
                 problems.append((name, f"missing field required by prompt_template placeholder {{{name}}}"))
             elif type(value) is not str:
-                problems.append((name, f"must be a string for prompt_template placeholder {{{name}}}, got {json_type(value)}"))
+                problems.append(
+                    (name, f"must be a string for prompt_template placeholder {{{name}}}, got {json_type(value)}")
+                )
             else:
                 values[name] = value
         if problems:
@@ -183,7 +190,9 @@ class ExampleChecker:
             if role not in ROLES:
                 problems.append((f"{where}.role", f'must be "user" or "model", got {json.dumps(role)}'))
             elif role != expected:
-                problems.append((f"{where}.role", f'roles must alternate starting with "user": expected "{expected}", got "{role}"'))
+                problems.append(
+                    (f"{where}.role", f'roles must alternate starting with "user": expected "{expected}", got "{role}"')
+                )
             texts, part_problems = self._parts(where, turn.get("parts"))
             problems += part_problems
             turns.append((role, texts))
@@ -195,14 +204,24 @@ class ExampleChecker:
         system_texts: list[str] = []
         if system is not None:
             if self.backend == GEMINI_API:
-                problems.append(("systemInstruction", "is not supported by Gemini API tuning (tuned models do not support system instructions)"))
+                problems.append(
+                    (
+                        "systemInstruction",
+                        "is not supported by Gemini API tuning (tuned models do not support system instructions)",
+                    )
+                )
             elif type(system) is not dict:
                 problems.append(("systemInstruction", f"must be an object, got {json_type(system)}"))
             else:
                 system_texts, part_problems = self._parts("systemInstruction", system.get("parts"))
                 problems += part_problems
         if self.backend == GEMINI_API and len(contents) != 2 and not problems:
-            problems.append(("contents", f"has {len(contents)} turns; only single-turn (user, model) examples convert to the Gemini API format"))
+            problems.append(
+                (
+                    "contents",
+                    f"has {len(contents)} turns; only single-turn (user, model) examples convert to the Gemini API format",
+                )
+            )
         if problems:
             return None, "", "", problems
 
@@ -216,7 +235,9 @@ class ExampleChecker:
                 return None, "", "", template_problems
             turns[0] = ("user", [inp])
         if self.backend == GEMINI_API:
-            bad = text_problems("contents[0].parts", inp, self.max_in) + text_problems("contents[1].parts", out, self.max_out)
+            bad = text_problems("contents[0].parts", inp, self.max_in) + text_problems(
+                "contents[1].parts", out, self.max_out
+            )
             if bad:
                 return None, "", "", bad
             return {"text_input": inp, "output": out}, inp, out, []
@@ -250,9 +271,7 @@ def dataset_checks(
     errors, warnings = [], []
     if backend == GEMINI_API:
         if train_count < GEMINI_MIN_EXAMPLES:
-            errors.append(
-                f"{train_count} training examples; the Gemini API needs at least {GEMINI_MIN_EXAMPLES}"
-            )
+            errors.append(f"{train_count} training examples; the Gemini API needs at least {GEMINI_MIN_EXAMPLES}")
         elif train_count < GEMINI_RECOMMENDED_MIN_EXAMPLES:
             warnings.append(
                 f"only {train_count} training examples; {GEMINI_RECOMMENDED_MIN_EXAMPLES}-"

@@ -19,7 +19,9 @@ def upload_dataset(report: dict[str, Any], destination_uri: str | None = None) -
     backend, sha = report.get("backend"), report.get("sha256")
     train_uri = report.get("train_uri")
     if not train_uri or not sha:
-        raise DatasetUploadError("dataset report has no train_uri/sha256; pass the output of ValidateTuningDatasetOperator")
+        raise DatasetUploadError(
+            "dataset report has no train_uri/sha256; pass the output of ValidateTuningDatasetOperator"
+        )
     result = {
         "backend": backend,
         "training_dataset_uri": train_uri,

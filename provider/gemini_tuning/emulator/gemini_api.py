@@ -27,27 +27,62 @@ DEFAULT_HYPERPARAMETERS = {"epochCount": 5, "batchSize": 4, "learningRate": 0.00
 #: Base models served by ``models.list``; ``tunable`` ones accept createTunedModel.
 BASE_MODELS: dict[str, dict[str, Any]] = {
     "models/gemini-1.5-flash-001-tuning": {
-        "version": "001", "displayName": "Gemini 1.5 Flash 001 Tuning", "tunable": True,
-        "inputTokenLimit": 16384, "outputTokenLimit": 8192, "temperature": 1.0, "topP": 0.95, "topK": 64,
+        "version": "001",
+        "displayName": "Gemini 1.5 Flash 001 Tuning",
+        "tunable": True,
+        "inputTokenLimit": 16384,
+        "outputTokenLimit": 8192,
+        "temperature": 1.0,
+        "topP": 0.95,
+        "topK": 64,
     },
     "models/gemini-2.0-flash-001": {
-        "version": "2.0", "displayName": "Gemini 2.0 Flash 001", "tunable": True,
-        "inputTokenLimit": 1048576, "outputTokenLimit": 8192, "temperature": 1.0, "topP": 0.95, "topK": 40,
+        "version": "2.0",
+        "displayName": "Gemini 2.0 Flash 001",
+        "tunable": True,
+        "inputTokenLimit": 1048576,
+        "outputTokenLimit": 8192,
+        "temperature": 1.0,
+        "topP": 0.95,
+        "topK": 40,
     },
     "models/gemini-2.5-flash": {
-        "version": "001", "displayName": "Gemini 2.5 Flash", "tunable": True,
-        "inputTokenLimit": 1048576, "outputTokenLimit": 65536, "temperature": 1.0, "topP": 0.95, "topK": 64,
+        "version": "001",
+        "displayName": "Gemini 2.5 Flash",
+        "tunable": True,
+        "inputTokenLimit": 1048576,
+        "outputTokenLimit": 65536,
+        "temperature": 1.0,
+        "topP": 0.95,
+        "topK": 64,
     },
     "models/gemini-2.5-pro": {
-        "version": "2.5", "displayName": "Gemini 2.5 Pro", "tunable": False,
-        "inputTokenLimit": 1048576, "outputTokenLimit": 65536, "temperature": 1.0, "topP": 0.95, "topK": 64,
+        "version": "2.5",
+        "displayName": "Gemini 2.5 Pro",
+        "tunable": False,
+        "inputTokenLimit": 1048576,
+        "outputTokenLimit": 65536,
+        "temperature": 1.0,
+        "topP": 0.95,
+        "topK": 64,
     },
 }
 
 #: Wire field names accepted on input, per message (proto JSON also accepts snake_case).
 TUNED_MODEL_FIELDS = {
-    "name", "tunedModelSource", "baseModel", "displayName", "description", "temperature", "topP",
-    "topK", "state", "createTime", "updateTime", "tuningTask", "readerProjectNumbers",
+    "name",
+    "tunedModelSource",
+    "baseModel",
+    "displayName",
+    "description",
+    "temperature",
+    "topP",
+    "topK",
+    "state",
+    "createTime",
+    "updateTime",
+    "tuningTask",
+    "readerProjectNumbers",
 }
 TUNING_TASK_FIELDS = {"startTime", "completeTime", "snapshots", "trainingData", "hyperparameters"}
 HYPERPARAMETER_FIELDS = {"learningRate", "learningRateMultiplier", "epochCount", "batchSize"}
@@ -85,7 +120,9 @@ def _number(value: Any, field: str, integer: bool = False) -> float | int:
         if integer and float(value) != number:
             raise ValueError
     except (TypeError, ValueError):
-        raise invalid(f"Invalid value at '{field}': {value!r} is not a valid {'integer' if integer else 'number'}.") from None
+        raise invalid(
+            f"Invalid value at '{field}': {value!r} is not a valid {'integer' if integer else 'number'}."
+        ) from None
     return number
 
 
@@ -244,7 +281,7 @@ def build_router() -> APIRouter:
         return job
 
     @router.post("/v1beta/tunedModels")
-    async def create_tuned_model(request: Request, tunedModelId: str | None = None):  # noqa: N803
+    async def create_tuned_model(request: Request, tunedModelId: str | None = None):
         state = get_state(request)
         body = await read_json(request)
         if tunedModelId is not None and not TUNED_MODEL_ID.match(tunedModelId):
@@ -283,7 +320,7 @@ def build_router() -> APIRouter:
             return render_operation(job, job.created)
 
     @router.get("/v1beta/tunedModels")
-    async def list_tuned_models(request: Request, pageSize: str | None = None, pageToken: str | None = None):  # noqa: N803
+    async def list_tuned_models(request: Request, pageSize: str | None = None, pageToken: str | None = None):
         state = get_state(request)
         with state.lock:
             now = state.now()
@@ -303,7 +340,7 @@ def build_router() -> APIRouter:
             return render_model(live_model(request, model_id), state.now())
 
     @router.patch("/v1beta/tunedModels/{model_id}")
-    async def update_tuned_model(request: Request, model_id: str, updateMask: str | None = None):  # noqa: N803
+    async def update_tuned_model(request: Request, model_id: str, updateMask: str | None = None):
         state = get_state(request)
         body = _fields(await read_json(request), TUNED_MODEL_FIELDS, "tuned_model")
         if not updateMask:
@@ -339,7 +376,9 @@ def build_router() -> APIRouter:
             return {}
 
     @router.get("/v1beta/tunedModels/{model_id}/operations")
-    async def list_operations(request: Request, model_id: str, pageSize: str | None = None, pageToken: str | None = None):  # noqa: N803
+    async def list_operations(
+        request: Request, model_id: str, pageSize: str | None = None, pageToken: str | None = None
+    ):
         state = get_state(request)
         with state.lock:
             job = state.jobs.get(f"tunedModels/{model_id}")
@@ -391,11 +430,13 @@ def _add_model_routes(router: APIRouter, version: str) -> None:
     def known(model: str) -> str:
         name = f"models/{model}"
         if name not in BASE_MODELS:
-            raise not_found(f"models/{model} is not found for API version {version}, or is not supported for generateContent.")
+            raise not_found(
+                f"models/{model} is not found for API version {version}, or is not supported for generateContent."
+            )
         return name
 
     @router.get(f"/{version}/models", name=f"{version}_list_models")
-    async def list_models(pageSize: str | None = None, pageToken: str | None = None):  # noqa: N803
+    async def list_models(pageSize: str | None = None, pageToken: str | None = None):
         chunk, token = page(list(BASE_MODELS), pageSize, pageToken, default=50)
         out: dict[str, Any] = {"models": [render_base_model(m) for m in chunk]}
         if token:

@@ -13,7 +13,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 DEFAULT_FAIL_MESSAGE = "Tuning failed: the emulator was asked to fail this job (fail_jobs)."
@@ -76,7 +76,7 @@ class Settings:
 
 def rfc3339(ts: float) -> str:
     """Format a POSIX timestamp the way Google APIs do (UTC, microseconds, ``Z``)."""
-    return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _unit(seed: str) -> float:

@@ -45,8 +45,13 @@ TUNABLE_BASE_MODELS = (
     "gemini-1.5-flash-002",
 )
 ADAPTER_SIZES = (
-    "ADAPTER_SIZE_UNSPECIFIED", "ADAPTER_SIZE_ONE", "ADAPTER_SIZE_TWO", "ADAPTER_SIZE_FOUR",
-    "ADAPTER_SIZE_EIGHT", "ADAPTER_SIZE_SIXTEEN", "ADAPTER_SIZE_THIRTY_TWO",
+    "ADAPTER_SIZE_UNSPECIFIED",
+    "ADAPTER_SIZE_ONE",
+    "ADAPTER_SIZE_TWO",
+    "ADAPTER_SIZE_FOUR",
+    "ADAPTER_SIZE_EIGHT",
+    "ADAPTER_SIZE_SIXTEEN",
+    "ADAPTER_SIZE_THIRTY_TWO",
 )
 DEFAULT_EPOCHS = 3
 DEFAULT_BATCH_SIZE = 4  # emulator assumption; only echoed when the request sets it
@@ -110,7 +115,9 @@ def read_dataset(gcs_root: str | None, uri: str, field: str) -> list[dict[str, A
             if any(r not in ("user", "model") for r in roles):
                 raise invalid(f"{field}: {uri} line {lineno}: each content needs role 'user' or 'model'.")
             if "user" not in roles or roles[-1] != "model":
-                raise invalid(f"{field}: {uri} line {lineno}: an example needs a user turn and must end with a model turn.")
+                raise invalid(
+                    f"{field}: {uri} line {lineno}: an example needs a user turn and must end with a model turn."
+                )
             rows.append(row)
     if not rows:
         raise invalid(f"{field}: the dataset file {uri} has no examples.")
@@ -162,7 +169,9 @@ def data_stats(rows: list[dict[str, Any]], step_count: int) -> dict[str, Any]:
     user_tokens, model_tokens, messages, chars = [], [], [], 0
     for row in rows:
         contents = row["contents"]
-        system = content_text(row.get("systemInstruction") or {}) if isinstance(row.get("systemInstruction"), dict) else ""
+        system = (
+            content_text(row.get("systemInstruction") or {}) if isinstance(row.get("systemInstruction"), dict) else ""
+        )
         chars += len(system) + sum(len(content_text(c)) for c in contents)
         user_tokens.append(count_tokens(system + "".join(content_text(c) for c in contents if c.get("role") == "user")))
         model_tokens.append(count_tokens("".join(content_text(c) for c in contents if c.get("role") == "model")))
@@ -209,7 +218,7 @@ def parse_filter(expr: str | None) -> dict[str, str]:
     for term in re.split(r"\s+AND\s+", expr.strip()):
         match = FILTER_TERM.match(term.strip())
         if not match:
-            raise invalid(f"Unsupported filter term {term!r}: the emulator supports labels.KEY=\"VALUE\" joined by AND.")
+            raise invalid(f'Unsupported filter term {term!r}: the emulator supports labels.KEY="VALUE" joined by AND.')
         wanted[match.group(1)] = match.group(2) if match.group(2) is not None else match.group(3)
     return wanted
 
@@ -239,7 +248,10 @@ def is_deployed(job: Job, now: float) -> bool:
 
 
 def _display_name(job: Job) -> str:
-    return job.resource.get("tunedModelDisplayName") or f"{_base_model_id(job.resource['baseModel'])}-tuned-{job.name.rsplit('/', 1)[-1]}"
+    return (
+        job.resource.get("tunedModelDisplayName")
+        or f"{_base_model_id(job.resource['baseModel'])}-tuned-{job.name.rsplit('/', 1)[-1]}"
+    )
 
 
 def render_model(job: Job, now: float) -> dict[str, Any]:
@@ -273,13 +285,15 @@ def render_endpoint(job: Job, now: float) -> dict[str, Any]:
     out: dict[str, Any] = {"name": job.extra["endpoint"], "displayName": _display_name(job)}
     if is_deployed(job, now):
         dm_id = job.extra["deployed_model_id"]
-        out["deployedModels"] = [{
-            "id": dm_id,
-            "model": job.extra["model"],
-            "modelVersionId": MODEL_VERSION,
-            "displayName": _display_name(job),
-            "createTime": rfc3339(created),
-        }]
+        out["deployedModels"] = [
+            {
+                "id": dm_id,
+                "model": job.extra["model"],
+                "modelVersionId": MODEL_VERSION,
+                "displayName": _display_name(job),
+                "createTime": rfc3339(created),
+            }
+        ]
         out["trafficSplit"] = {dm_id: 100}
     out["createTime"] = rfc3339(created)
     out["updateTime"] = rfc3339(max(created, job.extra.get("undeployed_at") or created))
@@ -321,7 +335,9 @@ def build_router() -> APIRouter:
             raise not_found(f"Endpoint {name} not found.")
         return job
 
-    def new_operation(request: Request, project: str, location: str, metadata_type: str, response_type: str) -> dict[str, Any]:
+    def new_operation(
+        request: Request, project: str, location: str, metadata_type: str, response_type: str
+    ) -> dict[str, Any]:
         """Record and return a long-running Operation that is already done (call under the lock)."""
         state = get_state(request)
         version = _api_version(request)
@@ -346,7 +362,9 @@ def build_router() -> APIRouter:
         if not base or not isinstance(base, str):
             raise invalid("baseModel is required.")
         if _base_model_id(base) not in TUNABLE_BASE_MODELS:
-            raise invalid(f"baseModel: {base!r} is not supported for supervised tuning; use one of {list(TUNABLE_BASE_MODELS)}.")
+            raise invalid(
+                f"baseModel: {base!r} is not supported for supervised tuning; use one of {list(TUNABLE_BASE_MODELS)}."
+            )
         spec = body.get("supervisedTuningSpec")
         if not isinstance(spec, dict):
             raise invalid("supervisedTuningSpec is required (the emulator supports supervised tuning only).")
@@ -355,7 +373,9 @@ def build_router() -> APIRouter:
             raise invalid("supervisedTuningSpec.trainingDatasetUri is required.")
         rows = read_dataset(state.settings.gcs_root, train_uri, "supervisedTuningSpec.trainingDatasetUri")
         if spec.get("validationDatasetUri"):
-            read_dataset(state.settings.gcs_root, spec["validationDatasetUri"], "supervisedTuningSpec.validationDatasetUri")
+            read_dataset(
+                state.settings.gcs_root, spec["validationDatasetUri"], "supervisedTuningSpec.validationDatasetUri"
+            )
         hp = dict(spec.get("hyperParameters") or {})
         effective: dict[str, Any] = {}
         try:
@@ -375,12 +395,16 @@ def build_router() -> APIRouter:
             effective["learningRateMultiplier"] = lrm
         adapter = hp.get("adapterSize", DEFAULT_ADAPTER_SIZE)
         if adapter not in ADAPTER_SIZES:
-            raise invalid(f"supervisedTuningSpec.hyperParameters.adapterSize: {adapter!r} is not one of {list(ADAPTER_SIZES)}.")
+            raise invalid(
+                f"supervisedTuningSpec.hyperParameters.adapterSize: {adapter!r} is not one of {list(ADAPTER_SIZES)}."
+            )
         effective["adapterSize"] = adapter
         if "batchSize" in hp:
             effective["batchSize"] = str(batch)
         labels = body.get("labels") or {}
-        if not isinstance(labels, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in labels.items()):
+        if not isinstance(labels, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in labels.items()
+        ):
             raise invalid("labels must be a map of string keys to string values.")
         resource: dict[str, Any] = {"baseModel": base}
         for key in ("tunedModelDisplayName", "description"):
@@ -422,8 +446,12 @@ def build_router() -> APIRouter:
 
     @router.get(parent_path + "/tuningJobs")
     async def list_tuning_jobs(
-        request: Request, project: str, location: str,
-        filter: str | None = None, pageSize: str | None = None, pageToken: str | None = None,  # noqa: A002,N803
+        request: Request,
+        project: str,
+        location: str,
+        filter: str | None = None,
+        pageSize: str | None = None,
+        pageToken: str | None = None,
     ):
         state = get_state(request)
         wanted = parse_filter(filter)
@@ -431,7 +459,8 @@ def build_router() -> APIRouter:
         with state.lock:
             now = state.now()
             jobs = [
-                j for j in state.jobs.values()
+                j
+                for j in state.jobs.values()
                 if j.name.startswith(prefix)
                 and all(j.resource.get("labels", {}).get(k) == v for k, v in wanted.items())
             ]
@@ -498,7 +527,9 @@ def build_router() -> APIRouter:
                 )
             job.extra["model_deleted_at"] = now
             state.deletes["vertex_ai"] += 1
-            return new_operation(request, project, location, "DeleteOperationMetadata", "type.googleapis.com/google.protobuf.Empty")
+            return new_operation(
+                request, project, location, "DeleteOperationMetadata", "type.googleapis.com/google.protobuf.Empty"
+            )
 
     @router.get(parent_path + "/endpoints/{endpoint_id}")
     async def get_endpoint(request: Request, project: str, location: str, endpoint_id: str):
@@ -520,7 +551,10 @@ def build_router() -> APIRouter:
                 raise not_found(f"DeployedModel with ID {wanted} does not exist in Endpoint {job.extra['endpoint']}.")
             job.extra["undeployed_at"] = now
             return new_operation(
-                request, project, location, "UndeployModelOperationMetadata",
+                request,
+                project,
+                location,
+                "UndeployModelOperationMetadata",
                 "type.googleapis.com/google.cloud.aiplatform.{version}.UndeployModelResponse",
             )
 
@@ -537,7 +571,9 @@ def build_router() -> APIRouter:
                 )
             job.extra["endpoint_deleted_at"] = now
             state.deletes["vertex_ai_endpoints"] += 1
-            return new_operation(request, project, location, "DeleteOperationMetadata", "type.googleapis.com/google.protobuf.Empty")
+            return new_operation(
+                request, project, location, "DeleteOperationMetadata", "type.googleapis.com/google.protobuf.Empty"
+            )
 
     @router.get(parent_path + "/operations/{operation_id}")
     async def get_operation(request: Request, project: str, location: str, operation_id: str):
@@ -552,7 +588,9 @@ def build_router() -> APIRouter:
     @router.post(parent_path + "/publishers/google/models/{model}:generateContent")
     async def generate_publisher(request: Request, project: str, location: str, model: str):
         if not model.startswith("gemini-"):
-            raise not_found(f"Publisher Model `projects/{project}/locations/{location}/publishers/google/models/{model}` not found.")
+            raise not_found(
+                f"Publisher Model `projects/{project}/locations/{location}/publishers/google/models/{model}` not found."
+            )
         body = _camel_keys(await read_json(request))
         prompt, chars = prompt_of(body)
         return generate_response(base_answer(model, prompt), chars, model)

@@ -39,10 +39,14 @@ def config_problems(config: Mapping[str, Any] | None, backend: str) -> list[str]
             f"generation_config sets response_mime_type={mime!r} (JSON mode); Gemini API tuned models do not support it"
         )
     if gemini and any(config.get(key) is not None for key in _SCHEMA_KEYS):
-        problems.append("generation_config sets a response schema (JSON mode); Gemini API tuned models do not support it")
+        problems.append(
+            "generation_config sets a response schema (JSON mode); Gemini API tuned models do not support it"
+        )
     modalities = _get(config, "response_modalities", "responseModalities")
     if modalities and any(str(m).upper() != "TEXT" for m in modalities):
-        problems.append(f"generation_config asks for response_modalities={list(modalities)}; tuned models are text only")
+        problems.append(
+            f"generation_config asks for response_modalities={list(modalities)}; tuned models are text only"
+        )
     return problems
 
 
@@ -63,7 +67,12 @@ def example_problems(example: Any, backend: str) -> list[str]:
 
 
 def check_tuned_model_request(
-    examples: Iterable[Any], config: Mapping[str, Any] | None, backend: str, *, model: str = "the tuned model", source: str = ""
+    examples: Iterable[Any],
+    config: Mapping[str, Any] | None,
+    backend: str,
+    *,
+    model: str = "the tuned model",
+    source: str = "",
 ) -> None:
     """Raise :class:`TunedModelLimitError` listing every broken limit (the first examples by line)."""
     problems = [f"  - {p}" for p in config_problems(config, backend)]

@@ -109,7 +109,9 @@ def score(metrics: Mapping[str, Metric], prediction: str, reference: str, *, whe
         try:
             value = float(fn(prediction, reference))
         except Exception as exc:
-            raise MetricError(f"metric {name!r} failed on {where or 'an example'}: {type(exc).__name__}: {exc}") from exc
+            raise MetricError(
+                f"metric {name!r} failed on {where or 'an example'}: {type(exc).__name__}: {exc}"
+            ) from exc
         if not math.isfinite(value):
             raise MetricError(f"metric {name!r} returned {value} on {where or 'an example'}; expected a finite number")
         scores[name] = value

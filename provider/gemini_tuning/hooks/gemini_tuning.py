@@ -223,7 +223,10 @@ class GeminiTuningHook(BaseHook):
         except Exception as exc:  # the UI shows the message
             return False, str(exc)
         where = self.settings.base_url or ("Vertex AI" if self.backend_name == "vertex_ai" else "Gemini API")
-        return True, f"Connected to {where} ({self.backend_name}); listing tuning jobs works ({len(jobs)} on the first page)."
+        return (
+            True,
+            f"Connected to {where} ({self.backend_name}); listing tuning jobs works ({len(jobs)} on the first page).",
+        )
 
 
 def _quiet_transport_loggers() -> None:

@@ -86,7 +86,11 @@ class ValidateTuningDatasetOperator(BaseOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         from gemini_tuning.datasets.engine import DatasetValidationError, Options, validate_dataset
 
-        source = json.loads(self.source) if isinstance(self.source, str) and self.source.lstrip().startswith("[") else self.source
+        source = (
+            json.loads(self.source)
+            if isinstance(self.source, str) and self.source.lstrip().startswith("[")
+            else self.source
+        )
         options = Options(
             backend=self.backend,
             format=self.format,
@@ -106,8 +110,14 @@ class ValidateTuningDatasetOperator(BaseOperator):
             raise DatasetValidationError(report)
         self.log.info(
             "%s: %d examples, %d valid, %d rejected; train %d -> %s, validation %d -> %s",
-            report["source"], report["total"], report["valid"], report["rejected"],
-            report["train_count"], report["train_uri"], report["validation_count"], report["validation_uri"],
+            report["source"],
+            report["total"],
+            report["valid"],
+            report["rejected"],
+            report["train_count"],
+            report["train_uri"],
+            report["validation_count"],
+            report["validation_uri"],
         )
         return report
 
@@ -142,7 +152,10 @@ class UploadTuningDatasetOperator(BaseOperator):
         report = json.loads(self.dataset) if isinstance(self.dataset, str) else dict(self.dataset)
         result = upload_dataset(report, self.destination_uri)
         self.log.info(
-            "%s dataset %s: %s (%s)", result["backend"], result["sha256"][:16], result["training_dataset_uri"],
+            "%s dataset %s: %s (%s)",
+            result["backend"],
+            result["sha256"][:16],
+            result["training_dataset_uri"],
             "uploaded" if result["uploaded"] else "already in place",
         )
         return result

@@ -135,8 +135,12 @@ class EvaluateTunedModelOperator(BaseOperator):
         check_tuned_model_request(data.examples, config, backend, model=model, source=data.source)
         self.log.info(
             "Evaluating %s%s on %d examples from %s (template %s, %s) with up to %d requests in flight",
-            model, f" against {baseline}" if baseline else "", len(data.examples), data.source,
-            repr(data.prompt_template), "applied here" if data.template_applied else "already in the data",
+            model,
+            f" against {baseline}" if baseline else "",
+            len(data.examples),
+            data.source,
+            repr(data.prompt_template),
+            "applied here" if data.template_applied else "already in the data",
             self.max_concurrency,
         )
 
@@ -155,7 +159,9 @@ class EvaluateTunedModelOperator(BaseOperator):
         summary["results_uri"], summary["report_uri"] = str(results_path), str(report_path)
         _write_jsonl(results_path, rows)
         report_path.write_text(
-            render_markdown(summary, rows, dataset=data.source, prompt_template=data.prompt_template, min_scores=min_scores)
+            render_markdown(
+                summary, rows, dataset=data.source, prompt_template=data.prompt_template, min_scores=min_scores
+            )
         )
         self._log_summary(summary)
 
@@ -222,12 +228,21 @@ class EvaluateTunedModelOperator(BaseOperator):
     def _log_summary(self, summary: dict[str, Any]) -> None:
         self.log.info(
             "%d examples: %d succeeded, %d failed (%.2f%%)",
-            summary["examples"], summary["succeeded"], summary["failed"], 100 * summary["failed_fraction"],
+            summary["examples"],
+            summary["succeeded"],
+            summary["failed"],
+            100 * summary["failed_fraction"],
         )
         for name, values in summary["metrics"].items():
-            self.log.info("%-24s tuned %s  baseline %s  delta %s", name, values["tuned"], values["baseline"], values["delta"])
-        self.log.info("Gates %s. Results: %s  Report: %s", "passed" if summary["gates"]["passed"] else "FAILED",
-                      summary["results_uri"], summary["report_uri"])
+            self.log.info(
+                "%-24s tuned %s  baseline %s  delta %s", name, values["tuned"], values["baseline"], values["delta"]
+            )
+        self.log.info(
+            "Gates %s. Results: %s  Report: %s",
+            "passed" if summary["gates"]["passed"] else "FAILED",
+            summary["results_uri"],
+            summary["report_uri"],
+        )
 
 
 def _as_dict(value: Any) -> dict[str, Any] | None:

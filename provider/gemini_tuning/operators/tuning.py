@@ -208,11 +208,13 @@ class CreateTuningJobOperator(BaseOperator):
                     f"The tuning job submitted earlier for this task ({existing.name}) ended "
                     f"{existing.state.value}: {existing.error_message or 'no message'}. "
                     "Set resubmit_failed=True to submit a new job.",
-                                    )
+                )
             self.log.info("Resubmitting: the earlier job %s ended %s", existing.name, existing.state.value)
             self.hook.discard_failed_job(existing)
         elif existing:
-            self.log.info("Reattaching to %s (submitted by an earlier try), state %s", existing.name, existing.state.value)
+            self.log.info(
+                "Reattaching to %s (submitted by an earlier try), state %s", existing.name, existing.state.value
+            )
             return existing
         try:
             return self.hook.create_tuning_job(spec)
@@ -241,12 +243,14 @@ class CreateTuningJobOperator(BaseOperator):
         if job.state.is_failure:
             raise TuningJobFailed(
                 f"Tuning job {job.name} ended {job.state.value}: {job.error_message or 'the service gave no message'}",
-                            )
+            )
         summary = summarize(job, dataset, prompt_template=self.prompt_template)
         if self.plot_loss_curve and summary["loss_curve"] and dataset.staging_dir:
             summary["loss_curve_uri"] = self._write_plot(job, summary, dataset.staging_dir)
         self.log.info(
-            "Tuned model %s ready; recommended_epoch_count=%s", summary["tuned_model"], summary["recommended_epoch_count"]
+            "Tuned model %s ready; recommended_epoch_count=%s",
+            summary["tuned_model"],
+            summary["recommended_epoch_count"],
         )
         return summary
 
@@ -256,7 +260,10 @@ class CreateTuningJobOperator(BaseOperator):
         from gemini_tuning.loss import plot_loss_curve
 
         png = plot_loss_curve(
-            job.snapshots, summary["loss_curve"], title=f"Loss: {job.name}", recommended=summary["recommended_epoch_count"]
+            job.snapshots,
+            summary["loss_curve"],
+            title=f"Loss: {job.name}",
+            recommended=summary["recommended_epoch_count"],
         )
         target = ObjectStoragePath(staging_dir) / f"loss_curve-{job.name.rsplit('/', 1)[-1]}.png"
         target.write_bytes(png)

@@ -90,5 +90,5 @@ class TuningJobSensor(BaseSensorOperator):
         if job.state.is_failure:
             raise TuningJobFailed(
                 f"Tuning job {job.name} ended {job.state.value}: {job.error_message or 'no message'}",
-                            )
+            )
         return job.to_xcom()

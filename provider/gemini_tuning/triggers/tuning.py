@@ -74,7 +74,14 @@ class TuningJobTrigger(BaseTrigger):
                     return
                 failures += 1
                 delay = min(self.poll_interval * 2**failures, 300)
-                self.log.warning("Polling %s failed (%s); retry %d/%d in %.1fs", self.job_name, exc, failures, self.max_poll_failures, delay)
+                self.log.warning(
+                    "Polling %s failed (%s); retry %d/%d in %.1fs",
+                    self.job_name,
+                    exc,
+                    failures,
+                    self.max_poll_failures,
+                    delay,
+                )
                 await asyncio.sleep(delay)
                 continue
 
@@ -92,7 +99,9 @@ class TuningJobTrigger(BaseTrigger):
                         message += " The job was cancelled."
                     except GeminiTuningError as exc:
                         message += f" Cancelling it failed: {exc}"
-                yield TriggerEvent({"status": "timeout", "job_name": self.job_name, "job": job.to_xcom(), "message": message})
+                yield TriggerEvent(
+                    {"status": "timeout", "job_name": self.job_name, "job": job.to_xcom(), "message": message}
+                )
                 return
             await asyncio.sleep(min(self.poll_interval, remaining) if remaining is not None else self.poll_interval)
 

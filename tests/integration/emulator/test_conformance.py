@@ -1,0 +1,146 @@
+"""Wire conformance: emitted keys and enum values are the ones the official specs declare."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from gemini_tuning.emulator import gemini_api
+from tests.integration.emulator.conftest import create_tuned, wait_until
+
+SPEC = Path("/work/shared/spec")
+pytestmark = pytest.mark.skipif(not SPEC.exists(), reason="official specs not available")
+
+
+@pytest.fixture(scope="module")
+def schema():
+    return json.loads((SPEC / "gemini-api/tuned-models-v1beta-wire-schema.json").read_text())["messages"]
+
+
+def check_message(schema, message: str, value: dict, path: str = "") -> None:
+    """Every key of ``value`` is a declared field of ``message``; recurse into known messages and enums."""
+    spec = schema[message]
+    for key, item in value.items():
+        assert key in spec["fields"], f"{path}{key} is not a field of {message}"
+        field = spec["fields"][key]
+        items = item if field.get("repeated") else [item]
+        for element in items:
+            if field["type"] in schema:
+                check_message(schema, field["type"], element, f"{path}{key}.")
+            elif field["type"] in spec.get("enums", {}):
+                assert element in spec["enums"][field["type"]], f"{path}{key}={element!r}"
+            elif field["type"] == "google.protobuf.Timestamp":
+                assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", element)
+            elif field["type"] in ("int32", "float"):
+                assert isinstance(element, (int, float)) and not isinstance(element, bool)
+
+
+def check_operation(schema, op: dict) -> None:
+    assert set(op) <= {"name", "metadata", "done", "response", "error"}
+    assert not ("response" in op and "error" in op)
+    meta = dict(op["metadata"])
+    assert meta.pop("@type").endswith("v1beta.CreateTunedModelMetadata")
+    check_message(schema, "CreateTunedModelMetadata", meta)
+    if "response" in op:
+        response = dict(op["response"])
+        assert response.pop("@type") == "type.googleapis.com/google.ai.generativelanguage.v1beta.TunedModel"
+        check_message(schema, "TunedModel", response)
+    if "error" in op:
+        assert set(op["error"]) <= {"code", "message", "details"} and isinstance(op["error"]["code"], int)
+
+
+def test_gemini_resources_use_declared_fields(http, schema):
+    op = create_tuned(http, epochCount=2).json()
+    check_operation(schema, op)
+    check_message(schema, "TunedModel", http.get("/v1beta/tunedModels/adder").json())
+    done = wait_until(lambda: (o := http.get(f"/v1beta/{op['name']}").json())["done"] and o)
+    check_operation(schema, done)
+    model = http.get("/v1beta/tunedModels/adder").json()
+    check_message(schema, "TunedModel", model)
+    listed = http.get("/v1beta/tunedModels").json()
+    check_message(schema, "ListTunedModelsResponse", listed)
+
+
+def test_failed_and_cancelled_operations_conform(http, server, schema):
+    server.set_faults(fail_jobs=True, fail_message="boom")
+    op = create_tuned(http, model_id="failing", epochCount=1).json()
+    done = wait_until(lambda: (o := http.get(f"/v1beta/{op['name']}").json())["done"] and o)
+    check_operation(schema, done)
+    assert done["error"]["message"] == "boom"
+    check_message(schema, "TunedModel", http.get("/v1beta/tunedModels/failing").json())
+    server.set_faults(fail_jobs=False)
+    op = create_tuned(http, model_id="cancelled", epochCount=50).json()
+    http.delete("/v1beta/tunedModels/cancelled")
+    check_operation(schema, http.get(f"/v1beta/{op['name']}").json())
+
+
+def test_input_field_tables_match_schema(schema):
+    tables = {
+        "TunedModel": gemini_api.TUNED_MODEL_FIELDS,
+        "TuningTask": gemini_api.TUNING_TASK_FIELDS,
+        "Hyperparameters": gemini_api.HYPERPARAMETER_FIELDS,
+        "Dataset": gemini_api.DATASET_FIELDS,
+        "TuningExamples": gemini_api.TUNING_EXAMPLES_FIELDS,
+        "TuningExample": gemini_api.TUNING_EXAMPLE_FIELDS,
+    }
+    for message, fields in tables.items():
+        assert fields == set(schema[message]["fields"]), message
+    assert set(schema["TunedModel"]["fields"]) >= gemini_api.MUTABLE_FIELDS
+    assert set(schema["Hyperparameters"]["oneofs"]["learningRateOption"]) == {"learningRate", "learningRateMultiplier"}
+
+
+def _proto_fields(text: str, message: str) -> set[str]:
+    """lowerCamelCase JSON names of a message's fields in a .proto file (top-level messages only)."""
+    start = text.index(f"\nmessage {message} {{")
+    body = []
+    for line in text[start:].splitlines()[1:]:
+        if line.startswith("}"):
+            break
+        body.append(line)
+    names = set()
+    for line in body:
+        m = re.match(r"\s+(?:repeated |optional )?(?:map<[^>]+>|[\w.]+) (\w+) = \d+", line)
+        if m:
+            head, *rest = m.group(1).split("_")
+            names.add(head + "".join(p.title() for p in rest))
+    return names
+
+
+def test_vertex_job_uses_declared_fields(vhttp):
+    text = (SPEC / "vertex-ai/tuning_job.proto").read_text()
+    body = {
+        "baseModel": "gemini-2.0-flash-001",
+        "labels": {"a": "b"},
+        "supervisedTuningSpec": {"trainingDatasetUri": "gs://bucket/train.jsonl", "hyperParameters": {"epochCount": 1}},
+    }
+    job = vhttp.post("/v1beta1/projects/p/locations/us-central1/tuningJobs", json=body).json()
+    done = wait_until(
+        lambda: (j := vhttp.get(f"/v1beta1/{job['name']}").json())["state"] == "JOB_STATE_SUCCEEDED" and j
+    )
+    for resource in (job, done):
+        assert set(resource) <= _proto_fields(text, "TuningJob")
+    assert set(done["tunedModel"]) <= _proto_fields(text, "TunedModel")
+    assert set(done["supervisedTuningSpec"]) <= _proto_fields(text, "SupervisedTuningSpec")
+    assert set(done["supervisedTuningSpec"]["hyperParameters"]) <= _proto_fields(text, "SupervisedHyperParameters")
+    stats = done["tuningDataStats"]["supervisedTuningDataStats"]
+    assert set(stats) <= _proto_fields(text, "SupervisedTuningDataStats")
+    assert set(stats["userInputTokenDistribution"]) <= _proto_fields(text, "SupervisedTuningDatasetDistribution")
+    assert done["supervisedTuningSpec"]["hyperParameters"]["adapterSize"] in text
+
+
+def test_error_shape_everywhere(http, vhttp):
+    responses = [
+        http.get("/v1beta/tunedModels/none"),
+        http.post("/v1beta/tunedModels", content=b"{not json"),
+        http.get("/v1beta/nothing/here"),
+        vhttp.get("/v1beta1/projects/p/locations/l/tuningJobs/1"),
+    ]
+    for r in responses:
+        body = r.json()
+        assert set(body) == {"error"}
+        assert set(body["error"]) == {"code", "message", "status"}
+        assert body["error"]["code"] == r.status_code
+        assert body["error"]["status"] in {"INVALID_ARGUMENT", "NOT_FOUND"}

@@ -1,0 +1,242 @@
+from __future__ import annotations
+
+import json
+import os
+
+import fsspec
+import pytest
+
+from gemini_tuning.datasets.engine import DatasetValidationError, Options, char_stats, validate_dataset
+from gemini_tuning.datasets.readers import DatasetUsageError
+from tests.dataset_helpers import pairs, write_jsonl
+
+
+def bad_rows():
+    return ["not json", json.dumps({"text_input": "", "output": "x"}), json.dumps({"text_input": "a"})]
+
+
+def test_fail_mode_reports_everything_and_stages_nothing(tmp_path):
+    src = write_jsonl(tmp_path / "d.jsonl", [*pairs(25), *bad_rows()])
+    report = validate_dataset(str(src), Options(), staging_uri=str(tmp_path / "stage"))
+    assert not report["ok"]
+    assert (report["total"], report["valid"], report["rejected"]) == (28, 25, 3)
+    assert report["problem_count"] == 3
+    assert [(p["line"], p["field"]) for p in report["problems"]] == [(26, "json"), (27, "text_input"), (28, "output")]
+    assert report["train_uri"] is None and not (tmp_path / "stage").exists()
+    with pytest.raises(DatasetValidationError) as exc:
+        raise DatasetValidationError(report)
+    assert "3 problem(s); 3 of 28 examples rejected" in str(exc.value)
+    assert f"{src}:26: json: invalid JSON: Expecting value (column 1)" in str(exc.value)
+
+
+def test_skip_mode_writes_rejects_and_accounts_for_every_row(tmp_path):
+    src = write_jsonl(tmp_path / "d.jsonl", [*pairs(25), *bad_rows()])
+    report = validate_dataset(str(src), Options(on_invalid="skip"), staging_uri=f"file://{tmp_path}/stage")
+    assert report["ok"]
+    assert report["valid"] + report["rejected"] == report["total"] == 28
+    assert report["train_count"] == 25 and report["validation_uri"] is None
+    rejects = [json.loads(line) for line in open(report["rejects_uri"][len("file://") :])]
+    assert [r["line"] for r in rejects] == [26, 27, 28]
+    assert rejects[0] == {
+        "line": 26,
+        "problems": [{"field": "json", "message": "invalid JSON: Expecting value (column 1)"}],
+        "record": "not json",
+    }
+    assert rejects[2]["record"] == {"text_input": "a"}
+    train = [json.loads(line) for line in open(report["train_uri"][len("file://") :])]
+    assert train == pairs(25)
+
+
+def test_max_reported_problems_and_callback():
+    seen = []
+    report = validate_dataset([{"x": 1}] * 30, Options(max_reported_problems=5), on_problem=seen.append)
+    assert len(report["problems"]) == 5 and report["problem_count"] == 31 == len(seen)  # 30 rows + dataset
+
+
+def test_split_is_deterministic_and_seeded(tmp_path):
+    data = pairs(400)
+    a = validate_dataset(data, Options(validation_fraction=0.25, seed=1), staging_uri=str(tmp_path / "a"))
+    b = validate_dataset(
+        list(reversed(data)), Options(validation_fraction=0.25, seed=1), staging_uri=str(tmp_path / "b")
+    )
+    c = validate_dataset(data, Options(validation_fraction=0.25, seed=2), staging_uri=str(tmp_path / "c"))
+
+    def val_set(report):
+        return {json.loads(line)["text_input"] for line in open(report["validation_uri"][7:])}
+
+    assert val_set(a) == val_set(b)  # per-example decision: independent of order
+    assert val_set(a) != val_set(c)
+    assert 60 < a["validation_count"] < 140 and a["train_count"] + a["validation_count"] == 400
+    again = validate_dataset(data, Options(validation_fraction=0.25, seed=1))
+    assert (again["train_count"], again["validation_count"]) == (a["train_count"], a["validation_count"])
+
+
+def test_duplicates_conflicts_and_deduplicate():
+    data = pairs(30) + [
+        {"text_input": "q 1", "output": "answer 1"},
+        {"text_input": " q 2 ", "output": "answer 2"},
+        {"text_input": "q 3", "output": "other"},
+    ]
+    report = validate_dataset(data)
+    assert (report["duplicates"], report["conflicting_outputs"], report["train_count"]) == (2, 1, 33)
+    assert (
+        "2 duplicate example(s) (same input and output as an earlier one), kept; pass deduplicate=True to drop them"
+        in report["warnings"]
+    )
+    assert "1 example(s) repeat an earlier input with a different output" in report["warnings"]
+    report = validate_dataset(data, Options(deduplicate=True))
+    assert (report["duplicates"], report["deduplicated"], report["train_count"], report["valid"]) == (2, 2, 31, 33)
+
+
+def test_prompt_template_is_applied_and_recorded(tmp_path):
+    rows = [{"question": f"q{i}", "context": f"c{i}", "answer": f"a{i}"} for i in range(20)]
+    t = "question: {question}\ncontext: {context}"
+    report = validate_dataset(rows, Options(prompt_template=t, output_column="answer"), staging_uri=str(tmp_path))
+    first = json.loads(open(report["train_uri"][7:]).readline())
+    assert first == {"text_input": "question: q0\ncontext: c0", "output": "a0"}
+    assert report["prompt_template"] == t
+    vertex = validate_dataset(
+        rows, Options(backend="vertex_ai", prompt_template=t, output_column="answer"), staging_uri=str(tmp_path)
+    )
+    assert (
+        json.loads(open(vertex["train_uri"][7:]).readline())["contents"][0]["parts"][0]["text"]
+        == "question: q0\ncontext: c0"
+    )
+
+
+def test_template_on_vertex_records_uses_text_input(tmp_path):
+    rec = {"contents": [{"role": "user", "parts": [{"text": "hi"}]}, {"role": "model", "parts": [{"text": "yo"}]}]}
+    report = validate_dataset(
+        [rec], Options(backend="vertex_ai", prompt_template="Q: {text_input}"), staging_uri=str(tmp_path)
+    )
+    assert json.loads(open(report["train_uri"][7:]).readline())["contents"][0]["parts"] == [{"text": "Q: hi"}]
+
+
+def test_missing_template_placeholder_and_bad_template():
+    report = validate_dataset(pairs(20), Options(prompt_template="question: {question}"))
+    assert report["problems"][0] == {
+        "path": "<inline>",
+        "line": 1,
+        "field": "question",
+        "message": "missing field required by prompt_template placeholder {question}",
+    }
+    with pytest.raises(DatasetUsageError, match="invalid prompt_template"):
+        validate_dataset(pairs(20), Options(prompt_template="oops {"))
+
+
+def test_csv_with_column_mapping(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text("q,a\n" + "".join(f"question {i},answer {i}\n" for i in range(20)) + ",empty\n")
+    report = validate_dataset(
+        str(path), Options(input_column="q", output_column="a", on_invalid="skip"), staging_uri=str(tmp_path / "s")
+    )
+    assert (report["format"], report["valid"], report["rejected"]) == ("csv", 20, 1)
+    assert report["problems"][0]["line"] == 22 and report["problems"][0]["field"] == "q"
+    assert json.loads(open(report["train_uri"][7:]).readline()) == {"text_input": "question 0", "output": "answer 0"}
+    report = validate_dataset(str(path), Options(input_column="prompt"))
+    assert report["problems"][0]["message"] == "CSV header has no column 'prompt' (columns: q, a)"
+
+
+def test_json_array_source_and_vertex_conversion(tmp_path):
+    path = tmp_path / "d.json"
+    path.write_text(json.dumps(pairs(20), indent=2))
+    report = validate_dataset(str(path), Options(backend="vertex_ai"), staging_uri=str(tmp_path / "s"))
+    assert report["ok"] and report["format"] == "json" and report["train_count"] == 20
+    first = json.loads(open(report["train_uri"][7:]).readline())
+    assert first == {
+        "contents": [{"role": "user", "parts": [{"text": "q 0"}]}, {"role": "model", "parts": [{"text": "answer 0"}]}]
+    }
+
+
+def test_vertex_source_to_gemini_round_trip(tmp_path):
+    vertex = validate_dataset(pairs(20), Options(backend="vertex_ai"), staging_uri=str(tmp_path / "v"))
+    back = validate_dataset(vertex["train_uri"], Options(backend="gemini_api"), staging_uri=str(tmp_path / "g"))
+    assert [json.loads(line) for line in open(back["train_uri"][7:])] == pairs(20)
+
+
+def test_memory_source_and_staging_are_content_addressed():
+    fs = fsspec.filesystem("memory")
+    fs.pipe("/src/data.jsonl", "".join(json.dumps(p) + "\n" for p in pairs(30)).encode())
+    first = validate_dataset("memory://src/data.jsonl", Options(validation_fraction=0.2), staging_uri="memory://stage")
+    assert first["staged"] and first["sha256"][:16] in first["train_uri"]
+    assert first["train_uri"] == f"memory://stage/{first['sha256'][:16]}/train.jsonl"
+    second = validate_dataset("memory://src/data.jsonl", Options(validation_fraction=0.2), staging_uri="memory://stage")
+    assert not second["staged"] and second["sha256"] == first["sha256"]
+    other = validate_dataset(
+        "memory://src/data.jsonl", Options(validation_fraction=0.2, seed=9), staging_uri="memory://stage"
+    )
+    assert other["sha256"] != first["sha256"]
+
+
+def test_rerun_writes_nothing_new(tmp_path):
+    stage = tmp_path / "stage"
+    validate_dataset(pairs(30), Options(validation_fraction=0.3), staging_uri=str(stage))
+    files = sorted(p for p in stage.rglob("*") if p.is_file())
+    mtimes = {p: os.stat(p).st_mtime_ns for p in files}
+    report = validate_dataset(pairs(30), Options(validation_fraction=0.3), staging_uri=str(stage))
+    assert not report["staged"]
+    assert {p: os.stat(p).st_mtime_ns for p in stage.rglob("*") if p.is_file()} == mtimes
+
+
+def test_report_is_json_safe_with_stats():
+    report = validate_dataset([{"text_input": "x" * n, "output": "y"} for n in range(1, 101)])
+    json.dumps(report)
+    assert report["input_chars"] == {"min": 1, "median": 50, "p95": 95, "max": 100}
+    assert report["output_chars"] == {"min": 1, "median": 1, "p95": 1, "max": 1}
+    for key in (
+        "backend",
+        "format",
+        "source",
+        "total",
+        "valid",
+        "rejected",
+        "duplicates",
+        "conflicting_outputs",
+        "train_count",
+        "validation_count",
+        "train_uri",
+        "validation_uri",
+        "rejects_uri",
+        "sha256",
+        "prompt_template",
+        "input_chars",
+        "output_chars",
+        "warnings",
+        "problems",
+    ):
+        assert key in report
+
+
+def test_char_stats_empty():
+    assert char_stats({}) == {"min": None, "median": None, "p95": None, "max": None}
+
+
+def test_gemini_inline_limit_through_engine():
+    rows = [{"text_input": "x" * 39_000, "output": "y" * 4_000} for _ in range(100)]
+    for i, row in enumerate(rows):
+        row["text_input"] += str(i)
+    report = validate_dataset(rows)
+    assert not report["ok"] and "the Gemini API inline upload limit is 4 MB (4,000,000 bytes)" in report["errors"][0]
+
+
+def test_option_errors():
+    for options, message in [
+        (Options(backend="x"), "unknown backend"),
+        (Options(on_invalid="ignore"), "on_invalid"),
+        (Options(validation_fraction=1.0), "validation_fraction"),
+    ]:
+        with pytest.raises(DatasetUsageError, match=message):
+            validate_dataset(pairs(20), options)
+
+
+def test_control_characters_via_json_escapes(tmp_path):
+    src = write_jsonl(
+        tmp_path / "d.jsonl",
+        [*pairs(20), '{"text_input": "a\\u0001", "output": "\\b"}', '{"text_input": "caf\\u00e9", "output": "ok"}'],
+    )
+    report = validate_dataset(str(src), Options(on_invalid="skip"))
+    assert [(p["line"], p["field"], p["message"]) for p in report["problems"]] == [
+        (21, "text_input", "contains control character U+0001 at character 2"),
+        (21, "output", "contains control character U+0008 at character 1"),
+    ]
+    assert report["valid"] == 21

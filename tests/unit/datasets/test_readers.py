@@ -1,0 +1,115 @@
+from __future__ import annotations
+
+import json
+
+import fsspec
+import pytest
+
+from gemini_tuning.datasets import iter_examples, readers
+from gemini_tuning.datasets.readers import DatasetUsageError, infer_format, read_records
+
+
+def collect(source, fmt, **kw):
+    return [(line, item) for line, item, _ in read_records(source, fmt, **kw)]
+
+
+def test_jsonl_line_numbers_blank_lines_and_errors(tmp_path):
+    path = tmp_path / "d.jsonl"
+    path.write_bytes(b'{"a": 1}\n\n{"a": 2}\r\nnot json\n\xff\xfe{"a": 3}\n{"a": 4}')
+    rows = collect(str(path), "jsonl")
+    assert [line for line, _ in rows] == [1, 3, 4, 5, 6]
+    assert rows[0][1] == {"a": 1} and rows[1][1] == {"a": 2} and rows[4][1] == {"a": 4}
+    assert rows[2][1].field == "json" and "Expecting value (column 1)" in rows[2][1].message
+    assert rows[3][1].field == "encoding" and rows[3][1].message.startswith("invalid UTF-8 at byte 1")
+
+
+def test_jsonl_across_chunk_boundaries(tmp_path, monkeypatch):
+    monkeypatch.setattr(readers, "CHUNK_SIZE", 7)
+    path = tmp_path / "d.jsonl"
+    path.write_text("".join(json.dumps({"i": i, "s": "é" * i}) + "\n" for i in range(50)), encoding="utf-8")
+    rows = collect(str(path), "jsonl")
+    assert [item["i"] for _, item in rows] == list(range(50))
+    assert [line for line, _ in rows] == list(range(1, 51))
+
+
+@pytest.mark.parametrize("chunk", [3, 16, 1 << 20])
+def test_json_array_streams_with_line_numbers(tmp_path, monkeypatch, chunk):
+    monkeypatch.setattr(readers, "CHUNK_SIZE", chunk)
+    path = tmp_path / "d.json"
+    path.write_text('[\n  {"i": 0},\n  {"i": 1, "s": "a\\nb"},\n\n  {"i": 22345}, 7\n]\n', encoding="utf-8")
+    rows = collect(str(path), "json")
+    assert rows == [(2, {"i": 0}), (3, {"i": 1, "s": "a\nb"}), (5, {"i": 22345}), (5, 7)]
+
+
+def test_json_array_empty_and_errors(tmp_path):
+    (tmp_path / "e.json").write_text(" [ ] ")
+    assert collect(str(tmp_path / "e.json"), "json") == []
+    (tmp_path / "bad.json").write_text('[\n{"i": 0},\n{"i": 1,,}\n]')
+    rows = collect(str(tmp_path / "bad.json"), "json")
+    assert rows[0] == (2, {"i": 0})
+    line, err = rows[1]
+    assert line == 3 and err.field == "json" and err.fatal and "invalid JSON" in err.message
+    (tmp_path / "obj.json").write_text('{"i": 0}')
+    [(line, err)] = collect(str(tmp_path / "obj.json"), "json")
+    assert line == 1 and "top-level array" in err.message
+    (tmp_path / "open.json").write_text('[{"i": 0},')
+    assert (
+        "unterminated" in collect(str(tmp_path / "open.json"), "json")[-1][1].message
+        or "invalid JSON" in collect(str(tmp_path / "open.json"), "json")[-1][1].message
+    )
+
+
+def test_csv_mapping_multiline_and_bad_rows(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_bytes(
+        b'\xef\xbb\xbfq,a,extra\none,two,x\n"multi\nline",ans,y\nbad\xff,z,1\ntoo,many,values,here\nshort\n'
+    )
+    rows = collect(str(path), "csv", columns=["q", "a"])
+    assert rows[0] == (2, {"q": "one", "a": "two", "extra": "x"})
+    assert rows[1] == (3, {"q": "multi\nline", "a": "ans", "extra": "y"})
+    assert rows[2][0] == 5 and rows[2][1].field == "encoding"
+    assert rows[3][0] == 6 and "more values than header columns" in rows[3][1].message
+    assert rows[4] == (7, {"q": "short", "a": None, "extra": None})
+
+
+def test_csv_missing_column_is_fatal(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text("question,answer\nx,y\n")
+    [(line, err)] = collect(str(path), "csv", columns=["prompt"])
+    assert line == 1 and err.field == "prompt" and err.fatal
+    assert err.message == "CSV header has no column 'prompt' (columns: question, answer)"
+
+
+def test_inline_records():
+    assert collect([{"a": 1}, "x"], "inline") == [(1, {"a": 1}), (2, "x")]
+
+
+def test_memory_and_file_uris(tmp_path):
+    fs = fsspec.filesystem("memory")
+    fs.pipe("/bucket/data.jsonl", b'{"text_input": "a", "output": "b"}\n')
+    assert collect("memory://bucket/data.jsonl", "jsonl") == [(1, {"text_input": "a", "output": "b"})]
+    (tmp_path / "f.jsonl").write_text('{"x": 1}\n')
+    assert collect(f"file://{tmp_path}/f.jsonl", "jsonl") == [(1, {"x": 1})]
+
+
+def test_infer_format_and_usage_errors(tmp_path):
+    assert infer_format("a/b.JSONL") == "jsonl"
+    assert infer_format("gs://b/x.ndjson") == "jsonl"
+    assert infer_format("x.json") == "json"
+    assert infer_format("x.csv") == "csv"
+    assert infer_format([{}]) == "inline"
+    assert infer_format("x.txt", "csv") == "csv"
+    with pytest.raises(DatasetUsageError, match="cannot infer the format"):
+        infer_format("x.txt")
+    with pytest.raises(DatasetUsageError, match="unknown format 'xml'"):
+        infer_format("x.json", "xml")
+    with pytest.raises(DatasetUsageError, match="no such file"):
+        read_records(str(tmp_path / "missing.jsonl"), "jsonl")
+
+
+def test_iter_examples_streams_staged_files(tmp_path):
+    path = tmp_path / "train.jsonl"
+    path.write_text('{"text_input": "a", "output": "b"}\n\n{"text_input": "c", "output": "d"}\n')
+    assert list(iter_examples(str(path))) == [{"text_input": "a", "output": "b"}, {"text_input": "c", "output": "d"}]
+    vertex = list(iter_examples(f"file://{path}", "vertex_ai"))
+    assert vertex[1]["contents"][1] == {"role": "model", "parts": [{"text": "d"}]}
