@@ -2,10 +2,10 @@
 
 The prompt-template rule:
 
-* A **dict** from the dataset/tuning operators (validate report ``validation_uri``, upload result or tuning
-  summary ``validation_dataset_uri``) points at a *staged* file whose inputs already went through the
-  template recorded in the dict's ``prompt_template``. Inputs are sent as they are. Passing a different
-  ``prompt_template`` is an error (it would format them twice).
+* A **dict** from the dataset operators (validate report, upload result: ``validation_dataset_uri``) points
+  at a *staged* file whose inputs already went through the template recorded in the dict's
+  ``prompt_template``. Inputs are sent as they are. Passing a different ``prompt_template`` is an error
+  (it would format them twice).
 * A **URI string** or **inline list** is raw. The template is ``prompt_template`` if given, else the one the
   tuning summary passed as ``model`` records; it is applied with the same code the dataset operators use
   (:class:`~gemini_tuning.datasets.rules.ExampleChecker`). Exception: a URI equal to the model summary's own
@@ -15,14 +15,16 @@ The prompt-template rule:
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from gemini_tuning.evaluation.inputs import ModelUnderTest, is_handoff, read_staged_dataset
+from gemini_tuning.exceptions import InvalidInputError
 
 MAX_LISTED = 10
 
 
-class EvaluationDatasetError(ValueError):
+class EvaluationDatasetError(InvalidInputError):
     """The evaluation dataset cannot be used (unreadable, malformed records, conflicting template)."""
 
 
@@ -51,47 +53,44 @@ def resolve_dataset(
     dataset: Any,
     *,
     prompt_template: str | None = None,
-    model_info: Mapping[str, Any] | None = None,
+    model: ModelUnderTest | None = None,
     max_examples: int | None = None,
 ) -> EvalDataset:
-    """Resolve ``dataset`` (URI, ``ObjectStoragePath``, dict or list; JSON text of a dict/list too)."""
-    if isinstance(dataset, str) and dataset.lstrip().startswith(("{", "[")):
-        dataset = json.loads(dataset)
-    model_info = model_info or {}
-    if isinstance(dataset, Mapping):
-        uri = dataset.get("validation_dataset_uri") or dataset.get("validation_uri")
-        if not uri:
+    """Resolve ``dataset`` (URI, ``ObjectStoragePath``, dataset report dict or list; JSON text of a list too)."""
+    model = model or ModelUnderTest(name="")
+    if is_handoff(dataset):
+        staged = read_staged_dataset(dataset)
+        if not staged.validation_dataset_uri:
             raise EvaluationDatasetError(
-                "the dataset dict names no validation file (validation_uri / validation_dataset_uri); "
+                "the dataset report names no validation file (validation_dataset_uri); "
                 "stage one with ValidateTuningDatasetOperator(validation_fraction=...)"
             )
-        recorded = dataset.get("prompt_template")
+        recorded = staged.prompt_template
         if prompt_template is not None and prompt_template != recorded:
             raise EvaluationDatasetError(
                 f"prompt_template={prompt_template!r} conflicts with the dataset's recorded template {recorded!r}: "
                 "its staged inputs are already formatted like the training data. Drop prompt_template, or pass "
                 "the raw data (a URI or list) to have a template applied."
             )
-        return _load(str(uri), template=None, recorded=recorded, max_examples=max_examples)
+        return _load(staged.validation_dataset_uri, template=None, recorded=recorded, max_examples=max_examples)
+    if isinstance(dataset, str) and dataset.lstrip().startswith("["):
+        dataset = json.loads(dataset)
+    template = prompt_template if prompt_template is not None else model.prompt_template
     if isinstance(dataset, (list, tuple)):
-        template = prompt_template if prompt_template is not None else model_info.get("prompt_template")
         return _load(list(dataset), template=template, recorded=None, max_examples=max_examples)
     if isinstance(dataset, str) or hasattr(dataset, "protocol"):
         uri = str(dataset)
-        staged = {model_info.get("validation_dataset_uri"), model_info.get("training_dataset_uri")} - {None}
-        if uri in staged:
-            recorded = model_info.get("prompt_template")
-            if prompt_template is not None and prompt_template != recorded:
+        if uri in model.staged_uris:
+            if prompt_template is not None and prompt_template != model.prompt_template:
                 raise EvaluationDatasetError(
-                    f"{uri} is the tuning job's staged file (template {recorded!r} already applied); "
+                    f"{uri} is the tuning job's staged file (template {model.prompt_template!r} already applied); "
                     f"prompt_template={prompt_template!r} would format its inputs again"
                 )
-            return _load(uri, template=None, recorded=recorded, max_examples=max_examples)
-        template = prompt_template if prompt_template is not None else model_info.get("prompt_template")
+            return _load(uri, template=None, recorded=model.prompt_template, max_examples=max_examples)
         return _load(uri, template=template, recorded=None, max_examples=max_examples)
     raise EvaluationDatasetError(
         f"unsupported dataset of type {type(dataset).__name__}: pass a URI, a list of examples or the dict "
-        "returned by the dataset or tuning operators"
+        "returned by the dataset operators"
     )
 
 
@@ -107,7 +106,7 @@ def _load(source: Any, *, template: str | None, recorded: str | None, max_exampl
         try:
             # vertex_ai: the formatting without the Gemini API's training-size limits (checked separately)
             checker = ExampleChecker("vertex_ai", prompt_template=template)
-        except ValueError as exc:
+        except (ValueError, InvalidInputError) as exc:  # a malformed template
             raise EvaluationDatasetError(str(exc)) from None
     inline = isinstance(source, list)
     label = "<inline>" if inline else source

@@ -1,0 +1,97 @@
+"""Read the evaluate operator's ``model`` and ``dataset`` arguments from the upstream tasks' hand-offs.
+
+``model`` is a model name (``tunedModels/...``, a Vertex endpoint) or a tuning summary (from
+``CreateTuningJobOperator`` or ``TuningJobSensor``); a staged ``dataset`` is the validate report or the
+upload result. Each is parsed through its XCom contract: one spelling per field, one clear error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from pydantic import BaseModel
+
+from gemini_tuning.contracts.base import XComContract
+from gemini_tuning.exceptions import InvalidInputError
+
+
+class _CheckpointFields(BaseModel):
+    checkpoint_id: str
+    epoch: int | None = None
+    step: int | None = None
+    endpoint: str
+
+
+class _TuningSummaryFields(XComContract):
+    """The tuning summary's fields evaluation reads."""
+
+    kind: ClassVar[str] = "tuning summary"
+
+    model: str
+    job_name: str | None = None
+    prompt_template: str | None = None
+    training_dataset_uri: str | None = None
+    validation_dataset_uri: str | None = None
+    checkpoints: list[_CheckpointFields] = []
+
+
+class _StagedDatasetFields(XComContract):
+    """The validate report's / upload result's fields evaluation reads."""
+
+    kind: ClassVar[str] = "dataset report"
+
+    validation_dataset_uri: str | None = None
+    prompt_template: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    checkpoint_id: str
+    epoch: int | None
+    step: int | None
+    endpoint: str
+
+
+@dataclass(frozen=True, slots=True)
+class ModelUnderTest:
+    """The model to evaluate and what its tuning job recorded."""
+
+    name: str
+    job_name: str | None = None
+    prompt_template: str | None = None  # the template its training inputs went through
+    staged_uris: frozenset[str] = frozenset()  # its training/validation files (inputs already templated)
+    checkpoints: tuple[Checkpoint, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class StagedDataset:
+    validation_dataset_uri: str | None
+    prompt_template: str | None
+
+
+def is_handoff(value: Any) -> bool:
+    """Whether ``value`` is an upstream task's dict (or its JSON text / rendered repr), not a name or a URI."""
+    return isinstance(value, dict) or (isinstance(value, str) and value.lstrip().startswith("{"))
+
+
+def read_model(value: Any) -> ModelUnderTest:
+    """A model name, or the tuning summary of ``CreateTuningJobOperator`` / ``TuningJobSensor``."""
+    if not is_handoff(value):
+        if not isinstance(value, str) or not value.strip():
+            raise InvalidInputError(f"`model` must be a model name or the tuning operator's summary, got {value!r}")
+        return ModelUnderTest(name=value.strip())
+    summary = _TuningSummaryFields.parse(value, argument="model")
+    return ModelUnderTest(
+        name=summary.model,
+        job_name=summary.job_name,
+        prompt_template=summary.prompt_template,
+        staged_uris=frozenset(filter(None, (summary.training_dataset_uri, summary.validation_dataset_uri))),
+        checkpoints=tuple(Checkpoint(**c.model_dump()) for c in summary.checkpoints),
+    )
+
+
+def read_staged_dataset(value: Any) -> StagedDataset:
+    """The validation file and template of a validate report or an upload result."""
+    report = _StagedDatasetFields.parse(value, argument="dataset")
+    return StagedDataset(report.validation_dataset_uri, report.prompt_template)
