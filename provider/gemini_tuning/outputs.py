@@ -22,7 +22,8 @@ def task_output_uri(context: Any, kind: str) -> str:
     parts = [
         getattr(ti, "dag_id", None) or "adhoc",
         getattr(dag_run, "run_id", None) or context.get("run_id") or "run",
-        (getattr(ti, "task_id", None) or "task") + (f"-{map_index}" if map_index is not None and map_index >= 0 else ""),
+        (getattr(ti, "task_id", None) or "task")
+        + (f"-{map_index}" if map_index is not None and map_index >= 0 else ""),
     ]
     return "/".join([default_staging_uri().rstrip("/"), kind, *(_slug(part) for part in parts)])
 

@@ -44,7 +44,9 @@ def check_gate_arguments(
         raise InvalidInputError(f"max_failed_fraction must be a number between 0 and 1, got {max_failed_fraction!r}")
     if not 0.0 <= float(max_failed_fraction) <= 1.0:
         raise InvalidInputError(f"max_failed_fraction must be between 0 and 1, got {max_failed_fraction}")
-    spec = dict(min_scores={k: float(v) for k, v in (min_scores or {}).items()}, max_failed_fraction=max_failed_fraction)
+    spec = dict(
+        min_scores={k: float(v) for k, v in (min_scores or {}).items()}, max_failed_fraction=max_failed_fraction
+    )
     if not require_improvement:
         return GateSpec(improve=(), **spec)
     if not baseline_model:
@@ -58,9 +60,7 @@ def check_gate_arguments(
     return GateSpec(improve=improve, **spec)
 
 
-def apply_gates(
-    spec: GateSpec, metrics: Mapping[str, MetricComparison], *, examples: int, failed: int
-) -> GateResults:
+def apply_gates(spec: GateSpec, metrics: Mapping[str, MetricComparison], *, examples: int, failed: int) -> GateResults:
     """Every gate checked, in order: failed fraction, then min scores, then improvements."""
     fraction = failed / examples if examples else 0.0
     checks = [

@@ -80,7 +80,9 @@ def example_problems(example: Any, capabilities: Any) -> list[str]:
         problems.append(f"has non-text parts ({', '.join(example.non_text)}); tuned models take text input only")
     limit = capabilities.limits.max_input_chars
     if limit is not None and len(example.input) > limit:
-        problems.append(f"input is {len(example.input):,} characters; a {service} tuned model accepts at most {limit:,}")
+        problems.append(
+            f"input is {len(example.input):,} characters; a {service} tuned model accepts at most {limit:,}"
+        )
     if not capabilities.system_instruction and example.system_instruction:
         problems.append(f"has a system instruction; {service} tuned models do not support one")
     return problems

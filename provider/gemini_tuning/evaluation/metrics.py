@@ -79,7 +79,10 @@ BUILTIN_METRICS: dict[str, Metric] = {
     "chrf": chrf,
 }
 #: The library each built-in metric imports, and the pip extra that installs it.
-METRIC_LIBRARIES: dict[str, tuple[str, str]] = {"rouge_l": ("rouge_score", "evaluation"), "chrf": ("sacrebleu", "evaluation")}
+METRIC_LIBRARIES: dict[str, tuple[str, str]] = {
+    "rouge_l": ("rouge_score", "evaluation"),
+    "chrf": ("sacrebleu", "evaluation"),
+}
 
 
 class MetricError(InvalidInputError):

@@ -119,7 +119,9 @@ def test_summary_is_the_evaluation_contract():
 
 
 def test_markdown_report():
-    rows, summary = run(["billing", None, "bill|ing", "account"], ["billing", "x", "y", "z"], min_scores={"exact_match": 0.9})
+    rows, summary = run(
+        ["billing", None, "bill|ing", "account"], ["billing", "x", "y", "z"], min_scores={"exact_match": 0.9}
+    )
     text = render_markdown(summary, rows, min_scores={"exact_match": 0.9})
     assert "**FAILED**" in text and "- Prompt template: `T: {x}`" in text
     assert "| exact_match | 0.6667 | 0.2500 | +0.4167 | 0.9000 |" in text
