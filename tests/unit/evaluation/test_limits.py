@@ -9,8 +9,8 @@ from gemini_tuning.evaluation.examples import EvalExample
 from gemini_tuning.evaluation.limits import TunedModelLimitError, check_tuned_model_request, config_problems
 from gemini_tuning.exceptions import InvalidInputError
 
-GEMINI = capabilities_for(GEMINI)
-VERTEX = capabilities_for(VERTEX)
+GEMINI = capabilities_for("gemini_api")
+VERTEX = capabilities_for("vertex_ai")
 
 
 def ex(line, text="hi", **kw):
