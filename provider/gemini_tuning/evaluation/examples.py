@@ -15,7 +15,7 @@ The prompt-template rule:
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from gemini_tuning.evaluation.inputs import ModelUnderTest, is_handoff, read_staged_dataset
@@ -45,8 +45,6 @@ class EvalDataset:
     prompt_template: str | None  # recorded (staged data) or applied here (raw data)
     template_applied: bool  # whether this module applied the template
     total: int  # records in the source (before max_examples)
-    uri: str | None = None
-    notes: list[str] = field(default_factory=list)
 
 
 def resolve_dataset(
@@ -152,7 +150,6 @@ def _load(source: Any, *, template: str | None, recorded: str | None, max_exampl
         prompt_template=template if template is not None else recorded,
         template_applied=template is not None,
         total=total,
-        uri=None if inline else label,
     )
 
 

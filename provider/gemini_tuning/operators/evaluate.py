@@ -147,9 +147,10 @@ class EvaluateTunedModelOperator(BaseOperator):
             checkpoints=self.checkpoints,
         )
         self.log.info(
-            "Evaluating %s on %d examples from %s (template %r, %s) with up to %d requests in flight",
+            "Evaluating %s on %d of %d examples from %s (template %r, %s) with up to %d requests in flight",
             ", ".join(f"{role} {name}" for role, name in plan.requests().items()),
             len(plan.data.examples),
+            plan.data.total,
             plan.data.source,
             plan.data.prompt_template,
             "applied here" if plan.data.template_applied else "already in the data",

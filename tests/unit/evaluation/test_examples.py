@@ -43,7 +43,7 @@ def test_raw_list_gets_the_template_like_training():
     rows = [{"text": "refund please", "output": "billing"}, {"text": "app crashes", "output": "bug"}]
     data = resolve_dataset(rows, prompt_template="Ticket: {text}\nCategory:")
     assert [e.input for e in data.examples] == ["Ticket: refund please\nCategory:", "Ticket: app crashes\nCategory:"]
-    assert data.template_applied and data.source == "<inline>" and data.uri is None
+    assert data.template_applied and data.source == "<inline>" and data.total == 2
 
 
 def test_raw_uri_takes_the_template_recorded_with_the_job(tmp_path):
