@@ -196,6 +196,32 @@ def test_evaluate_inside_dag_test_passes_gates(tuned, emulator, tmp_path, airflo
     assert "**PASSED**" in report and "| exact_match | 1.0000 | 0.0000 | +1.0000 | 0.9000 |" in report
 
 
+def test_the_sensors_output_feeds_evaluation(tuned, emulator, tmp_path, airflow_db):
+    """A job submitted elsewhere: TuningJobSensor's summary is a model argument like the create operator's."""
+    from airflow.sdk import DAG
+
+    from gemini_tuning.sensors.tuning import TuningJobSensor
+
+    backend = tuned["backend"]
+    with DAG(f"eval_sensor_{backend}", schedule=None, start_date=datetime(2026, 1, 1, tzinfo=UTC)) as dag:
+        wait = TuningJobSensor(
+            task_id="wait", job_name=tuned["job_name"], poke_interval=0.05, gemini_conn_id=tuned["conn_id"]
+        )
+        EvaluateTunedModelOperator(
+            task_id="evaluate",
+            model=wait.output,
+            dataset=staged_validation(backend, emulator, tmp_path, tickets(4)),
+            min_scores={"exact_match": 1.0},
+            gemini_conn_id=tuned["conn_id"],
+        )
+    serialize(dag)
+    dagrun = dag.test()
+    assert state_of(dagrun) == "success", {ti.task_id: ti.state for ti in dagrun.get_task_instances()}
+    summary = xcom(dagrun)
+    assert (summary["model"], summary["job_name"]) == (tuned["model"], tuned["job_name"])
+    assert summary["metrics"]["exact_match"]["tuned"] == 1.0
+
+
 def test_gate_failure_pushes_summary_then_fails(tuned, emulator, tmp_path, airflow_db):
     backend = tuned["backend"]
     dagrun = run_dag(
