@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from gemini_tuning.contracts.evaluation import EvaluationSummary
+from gemini_tuning.evaluation.checkpoints import select_checkpoints
 from gemini_tuning.evaluation.examples import EvalDataset, EvalExample
 from gemini_tuning.evaluation.gates import check_gate_arguments
-from gemini_tuning.evaluation.inputs import ModelUnderTest
+from gemini_tuning.evaluation.inputs import ModelUnderTest, read_model
 from gemini_tuning.evaluation.metrics import resolve_metrics
 from gemini_tuning.evaluation.plan import EvaluationPlan
 from gemini_tuning.evaluation.report import render_markdown
@@ -129,3 +130,47 @@ def test_markdown_report():
     assert "- ❌ exact_match: tuned score 0.6667 < min_scores 0.9" in text
     assert "## Failed requests (first 1 of 1)" in text and "HTTP 503" in text
     assert "## Worst examples by exact_match (tuned)" in text and "bill\\|ing" in text
+
+
+def test_checkpoints_are_scored_and_the_best_is_reported():
+    summary_in = {
+        "model": "endpoints/3",
+        "checkpoints": [
+            {"checkpoint_id": str(i), "epoch": i, "step": 10 * i, "endpoint": f"endpoints/{i}"} for i in (1, 2, 3)
+        ],
+    }
+    model = read_model(summary_in)
+    gates = check_gate_arguments(
+        NAMES,
+        min_scores={"normalized_exact_match": 0.5},
+        require_improvement=False,
+        baseline_model=None,
+        max_failed_fraction=0.0,
+    )
+    data = EvalDataset(EXAMPLES, "<inline>", None, template_applied=False, total=4)
+    p = EvaluationPlan(model, None, data, METRICS, gates, None, checkpoints=select_checkpoints(model, "all"))
+    assert p.requests() == {"tuned": "endpoints/3", "checkpoint:1": "endpoints/1", "checkpoint:2": "endpoints/2"}
+    answers = {
+        "tuned": ["billing", "bug", "x", "y"],  # checkpoint 3 (the default): 2 of 4
+        "checkpoint:1": ["x", "y", "z", "w"],  # 0 of 4
+        "checkpoint:2": ["Billing!", "bug", "billing", "account"],  # 4 of 4 normalized, 3 of 4 exact
+    }
+    outcomes = {role: [Outcome(a) for a in texts] for role, texts in answers.items()}
+    outcomes["checkpoint:1"][3] = failed_503()
+    rows = score_rows(p, outcomes)
+    summary = build_summary(p, rows)
+    assert summary.primary_metric == "normalized_exact_match"
+    by_id = {c.checkpoint_id: c for c in summary.checkpoints}
+    assert by_id["1"].failed == 1 and by_id["1"].metrics["normalized_exact_match"] == 0.0
+    assert by_id["2"].metrics == {"exact_match": 0.75, "normalized_exact_match": 1.0}
+    assert by_id["3"].is_default and by_id["3"].metrics["normalized_exact_match"] == 0.5
+    assert summary.best_checkpoint == by_id["2"]
+    assert summary.failed == 0  # a checkpoint's failure is its own, not the evaluation's
+    assert rows[0]["checkpoints"]["2"] == {
+        "output": "Billing!",
+        "scores": {"exact_match": 0.0, "normalized_exact_match": 1.0},
+        "error": None,
+    }
+    text = render_markdown(summary, rows)
+    assert "## Checkpoints by normalized_exact_match" in text
+    assert "| 2 | 2 | 20 | 0 | 1.0000 | best |" in text and "| 3 | 3 | 30 | 0 | 0.5000 | default |" in text
