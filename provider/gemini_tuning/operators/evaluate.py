@@ -174,7 +174,7 @@ class EvaluateTunedModelOperator(BaseOperator):
                     line = plan.data.examples[index].line
                     self.log.warning("%s request for example %d failed after retries: %s", role, line, outcome.error)
                 if done["failed"] == FAILURES_LOGGED:
-                    self.log.warning("Further failed requests are counted in the summary and in results.jsonl")
+                    self.log.warning("Failed requests after these %d are counted, not logged", FAILURES_LOGGED)
             if done["n"] % step == 0 or done["n"] == total:
                 self.log.info("%d/%d requests done (%d failed)", done["n"], total, done["failed"])
 
