@@ -70,7 +70,13 @@ class GeminiTuningHook(BaseHook):
                 conn = await self.aget_connection(self.gemini_conn_id)
             except AirflowNotFoundException:
                 self.log.debug("Async lookup of %s failed; trying the sync lookup", self.gemini_conn_id)
-                conn = await asyncio.to_thread(self.get_connection, self.gemini_conn_id)
+                try:
+                    conn = await asyncio.to_thread(self.get_connection, self.gemini_conn_id)
+                except AirflowNotFoundException:
+                    raise InvalidInputError(
+                        f"Connection {self.gemini_conn_id!r} is not defined where this runs (the triggerer): "
+                        "define it for the triggerer too (same secrets backend, variables or metadata DB)."
+                    ) from None
             self._settings = self._load_settings(conn)
         return self._settings
 
