@@ -13,27 +13,21 @@ from typing import Any, ClassVar
 from pydantic import BaseModel
 
 from gemini_tuning.contracts.base import XComContract
+from gemini_tuning.contracts.tuning import TuningSummary
 from gemini_tuning.exceptions import InvalidInputError
 
 
-class _CheckpointFields(BaseModel):
+class CheckpointFields(BaseModel):
     checkpoint_id: str
     epoch: int | None = None
     step: int | None = None
     endpoint: str
 
 
-class _TuningSummaryFields(XComContract):
-    """The tuning summary's fields evaluation reads."""
+class _SummaryWithCheckpoints(TuningSummary):
+    """The tuning summary, with the checkpoint list a Vertex AI job reports (until ``TuningSummary`` has it)."""
 
-    kind: ClassVar[str] = "tuning summary"
-
-    model: str
-    job_name: str | None = None
-    prompt_template: str | None = None
-    training_dataset_uri: str | None = None
-    validation_dataset_uri: str | None = None
-    checkpoints: list[_CheckpointFields] = []
+    checkpoints: list[CheckpointFields] = []
 
 
 class _StagedDatasetFields(XComContract):
@@ -81,7 +75,11 @@ def read_model(value: Any) -> ModelUnderTest:
         if not isinstance(value, str) or not value.strip():
             raise InvalidInputError(f"`model` must be a model name or the tuning operator's summary, got {value!r}")
         return ModelUnderTest(name=value.strip())
-    summary = _TuningSummaryFields.parse(value, argument="model")
+    summary = _SummaryWithCheckpoints.parse(value, argument="model")
+    if not summary.model:
+        raise InvalidInputError(
+            f"`model` is the tuning summary of {summary.job_name} ({summary.state}), which names no model to call"
+        )
     return ModelUnderTest(
         name=summary.model,
         job_name=summary.job_name,

@@ -11,6 +11,7 @@ import pytest
 from airflow.sdk import conf
 
 from gemini_tuning.contracts.evaluation import EvaluationSummary
+from gemini_tuning.contracts.tuning import TuningSummary
 from gemini_tuning.evaluation.limits import TunedModelLimitError
 from gemini_tuning.exceptions import GateFailed, InvalidInputError, NotFoundError, ServiceError, TransientServiceError
 from gemini_tuning.hooks.gemini_tuning import GeminiTuningHook
@@ -36,7 +37,7 @@ def templated(rows: list[dict[str, str]]) -> list[dict[str, str]]:
 
 @pytest.fixture
 def tuned(backend_conn, emulator):
-    """A finished tuning job trained on 30 templated tickets; returns a tuning-summary-like dict."""
+    """A finished tuning job trained on 30 templated tickets; returns its tuning summary (plus ``conn_id``)."""
     backend, conn_id = backend_conn
     hook = GeminiTuningHook(conn_id)
     train = templated(tickets(30))
@@ -53,14 +54,9 @@ def tuned(backend_conn, emulator):
         )
     job = hook.wait_for_tuning_job(job.name, poll_interval=0.05)
     assert job.done and (job.endpoint or job.tuned_model)
-    return {
-        "backend": backend,
-        "conn_id": conn_id,
-        "model": job.endpoint or job.tuned_model,
-        "base_model": BASE[backend],
-        "prompt_template": TEMPLATE,
-        "job_name": job.name,
-    }
+    summary = TuningSummary.from_job(job, prompt_template=TEMPLATE).to_xcom()
+    assert summary["base_model"] == BASE[backend]
+    return {**summary, "conn_id": conn_id}  # the extra key is ignored by the contract
 
 
 def staged_validation(backend, emulator, tmp_path, rows) -> dict:

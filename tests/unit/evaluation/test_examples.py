@@ -10,6 +10,8 @@ from gemini_tuning.evaluation.examples import EvaluationDatasetError, resolve_da
 from gemini_tuning.evaluation.inputs import read_model
 from gemini_tuning.exceptions import InvalidInputError
 
+JOB = {"job_name": "tunedModels/t", "backend": "gemini_api", "state": "JOB_STATE_SUCCEEDED", "model": "tunedModels/t"}
+
 
 def write_jsonl(path, rows):
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
@@ -48,17 +50,13 @@ def test_raw_list_gets_the_template_like_training():
 
 def test_raw_uri_takes_the_template_recorded_with_the_job(tmp_path):
     raw = write_jsonl(tmp_path / "holdout.jsonl", [{"text": "refund", "output": "billing"}])
-    job = read_model(
-        {"model": "tunedModels/t", "prompt_template": "T: {text}", "validation_dataset_uri": "file:///elsewhere.jsonl"}
-    )
+    job = read_model({**JOB, "prompt_template": "T: {text}", "validation_dataset_uri": "file:///elsewhere.jsonl"})
     assert resolve_dataset(str(raw), model=job).examples[0].input == "T: refund"
 
 
 def test_the_jobs_own_staged_uri_is_not_templated_again(tmp_path):
     staged = write_jsonl(tmp_path / "validation.jsonl", [{"text_input": "T: refund", "output": "billing"}])
-    job = read_model(
-        {"model": "tunedModels/t", "prompt_template": "T: {text_input}", "validation_dataset_uri": staged.as_uri()}
-    )
+    job = read_model({**JOB, "prompt_template": "T: {text_input}", "validation_dataset_uri": staged.as_uri()})
     assert resolve_dataset(staged.as_uri(), model=job).examples[0].input == "T: refund"
 
 

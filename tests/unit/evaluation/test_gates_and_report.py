@@ -134,6 +134,9 @@ def test_markdown_report():
 
 def test_checkpoints_are_scored_and_the_best_is_reported():
     summary_in = {
+        "job_name": "tuningJobs/1",
+        "backend": "vertex_ai",
+        "state": "JOB_STATE_SUCCEEDED",
         "model": "endpoints/3",
         "checkpoints": [
             {"checkpoint_id": str(i), "epoch": i, "step": 10 * i, "endpoint": f"endpoints/{i}"} for i in (1, 2, 3)

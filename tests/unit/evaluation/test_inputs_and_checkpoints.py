@@ -12,6 +12,8 @@ from gemini_tuning.exceptions import InvalidInputError
 ENDPOINT = "projects/p/locations/l/endpoints/"
 SUMMARY = {
     "job_name": "projects/p/locations/l/tuningJobs/1",
+    "backend": "vertex_ai",
+    "state": "JOB_STATE_SUCCEEDED",
     "model": ENDPOINT + "3",
     "tuned_model": "projects/p/locations/l/models/9",
     "prompt_template": "Q: {q}",
@@ -35,8 +37,10 @@ def test_a_model_name_or_a_tuning_summary():
 
 
 def test_a_wrong_model_value_is_one_clear_error():
-    with pytest.raises(InvalidInputError, match="`model` is not a valid tuning summary: model: Field required"):
-        read_model({"job_name": "tunedModels/x"})
+    with pytest.raises(InvalidInputError, match="`model` is not a valid tuning summary: backend: Field required"):
+        read_model({"job_name": "tunedModels/x", "state": "JOB_STATE_SUCCEEDED"})
+    with pytest.raises(InvalidInputError, match=r"tuningJobs/1 \(JOB_STATE_FAILED\), which names no model to call"):
+        read_model({**SUMMARY, "state": "JOB_STATE_FAILED", "model": None})
     with pytest.raises(InvalidInputError, match="must be a model name"):
         read_model(42)
 
