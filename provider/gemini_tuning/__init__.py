@@ -12,7 +12,11 @@ DEFAULT_CONN_ID = "gemini_tuning_default"
 
 
 def get_provider_info() -> dict:
-    """Provider metadata read by Airflow's ProvidersManager (entry point ``apache_airflow_provider``)."""
+    """Provider metadata read by Airflow's ProvidersManager (entry point ``apache_airflow_provider``).
+
+    Airflow calls this while it loads its own configuration, so it imports nothing (the backend
+    names below are checked against ``gemini_tuning.backends`` by tests/integration/test_provider.py).
+    """
     return {
         "package-name": "airflow-provider-gemini-tuning",
         "name": "Gemini Tuning",

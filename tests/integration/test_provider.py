@@ -160,3 +160,10 @@ def test_emulator_links_need_the_explicit_extra():
     assert proxy.console_url("n", "https://console.cloud.google.com/x") == "https://console.cloud.google.com/x"
     emulated = backend_for(ConnectionSettings(backend="vertex_ai", base_url="http://127.0.0.1:1", emulator=True))
     assert emulated.console_url("tuningJobs/1", "x") == "http://127.0.0.1:1/_emulator/jobs/tuningJobs/1"
+
+
+def test_connection_form_offers_every_backend():
+    from gemini_tuning.backends import BACKEND_NAMES, DEFAULT_BACKEND
+
+    field = gemini_tuning.get_provider_info()["connection-types"][0]["conn-fields"]["backend"]
+    assert field["schema"]["enum"] == list(BACKEND_NAMES) and field["schema"]["default"] == DEFAULT_BACKEND
