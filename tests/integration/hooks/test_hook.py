@@ -258,3 +258,18 @@ def test_delete_vertex_tuned_model_undeploys_then_deletes(vertex_conn, emulator,
     assert hook.delete_tuned_model(done.tuned_model) is False
     with pytest.raises(NotFoundError):
         hook.generate(done.endpoint, "7")
+
+
+def test_connection_refused_names_the_url_it_tried(monkeypatch):
+    import socket
+
+    from gemini_tuning.exceptions import TransientServiceError
+    from tests.helpers import conn_json
+
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    monkeypatch.setenv("AIRFLOW_CONN_REFUSED", conn_json("gemini_api", url, retries=1))
+    with pytest.raises(TransientServiceError) as info:
+        GeminiTuningHook("refused").get_tuning_job("tunedModels/x")
+    assert f"(while calling {url})" in str(info.value)
