@@ -170,3 +170,26 @@ def test_extra_link_reads_no_xcom(monkeypatch):
     assert TuningJobLink().get_link(op, ti_key=None) == ""
     op._job_url = URL
     assert TuningJobLink().get_link(op, ti_key=None) == URL
+
+
+def test_sensor_poke_timeout_says_the_job_may_still_run(monkeypatch):
+    from airflow.sdk import BaseSensorOperator
+    from airflow.sdk.exceptions import AirflowSensorTimeout
+
+    def timed_out(self, context):
+        raise AirflowSensorTimeout("Sensor has timed out.")
+
+    monkeypatch.setattr(BaseSensorOperator, "execute", timed_out)
+    with pytest.raises(TuningJobSensorTimeout) as info:
+        sensor(mode="poke").execute({"ti": TI()})
+    assert str(info.value) == (
+        f"Sensor has timed out. The tuning job {NAME} may still be running; this sensor does not cancel it."
+    )
+
+
+def test_sensor_poke_error_never_cancels():
+    op = sensor()
+    op.hook.get_tuning_job = lambda name: (_ for _ in ()).throw(TransientServiceError("unavailable"))
+    with pytest.raises(TransientServiceError, match="this sensor does not cancel it"):
+        op.poke({"ti": TI()})
+    assert op.hook.cancelled == []
