@@ -1,10 +1,11 @@
-"""Request plumbing shared by the API routers: the fault gate, auth checks, JSON bodies, paging."""
+"""Request plumbing shared by the API routers: the fault gate, auth checks, JSON bodies, field names, paging."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
 import json
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from fastapi import Request
@@ -104,3 +105,43 @@ def page(items: list[Any], page_size: str | None, page_token: str | None, defaul
     nxt = start + size
     token = base64.urlsafe_b64encode(f"offset:{nxt}".encode()).decode() if nxt < len(items) else None
     return chunk, token
+
+
+def paged(
+    items: list[Any],
+    page_size: str | None,
+    page_token: str | None,
+    *,
+    key: str,
+    default: int,
+    render: Callable[[Any], Any] = lambda item: item,
+    maximum: int = 1000,
+) -> dict[str, Any]:
+    """A List response: ``{key: [...], nextPageToken}``, each left out when empty (proto3 JSON)."""
+    chunk, token = page(items, page_size, page_token, default, maximum)
+    out: dict[str, Any] = {}
+    if chunk:
+        out[key] = [render(item) for item in chunk]
+    if token:
+        out["nextPageToken"] = token
+    return out
+
+
+def camel(name: str) -> str:
+    """``snake_case`` -> ``lowerCamelCase`` (proto JSON accepts both spellings of a field)."""
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def camel_keys(obj: Any, maps: Iterable[str] = ("labels",)) -> Any:
+    """Rename keys to lowerCamelCase, recursively; the keys of map fields (``maps``) are kept."""
+    maps = frozenset(maps)
+    if isinstance(obj, list):
+        return [camel_keys(x, maps) for x in obj]
+    if not isinstance(obj, dict):
+        return obj
+    out = {}
+    for key, value in obj.items():
+        name = camel(key)
+        out[name] = value if name in maps else camel_keys(value, maps)
+    return out

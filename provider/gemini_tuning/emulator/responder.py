@@ -88,3 +88,19 @@ def generate_response(text: str, prompt_chars: int, model_version: str) -> dict[
         },
         "modelVersion": model_version,
     }
+
+
+def answer_tuned(
+    body: dict[str, Any], examples: list[tuple[str, str]], model_version: str, max_chars: int | None = None
+) -> dict[str, Any]:
+    """A tuned model's GenerateContentResponse: the closest training example's output."""
+    prompt, chars = prompt_of(body)
+    if max_chars is not None and chars > max_chars:
+        raise invalid(f"Input is too long: {chars} characters; tuned models accept at most {max_chars}.")
+    return generate_response(best_match(prompt, examples), chars, model_version)
+
+
+def answer_base(body: dict[str, Any], model: str, model_version: str) -> dict[str, Any]:
+    """A base model's GenerateContentResponse: a generic sentence quoting the prompt."""
+    prompt, chars = prompt_of(body)
+    return generate_response(base_answer(model, prompt), chars, model_version)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from gemini_tuning.emulator import gemini_api
+from gemini_tuning.emulator.gemini_api import resources as gemini_api
 from tests.integration.emulator.conftest import create_tuned, wait_until
 
 SPEC = Path("/work/shared/spec")

@@ -1,0 +1,124 @@
+"""A tuning job on either backend, whose state is a function of the time elapsed since creation."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from gemini_tuning.emulator.curves import loss_curve
+
+
+def rfc3339(ts: float) -> str:
+    """Format a POSIX timestamp the way Google APIs do (UTC, microseconds, ``Z``)."""
+    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass
+class Job:
+    """One tuning job on either backend; its state is a function of time."""
+
+    backend: str  # "gemini_api" | "vertex_ai"
+    name: str  # tunedModels/{id} or projects/{p}/locations/{l}/tuningJobs/{n}
+    created: float
+    examples: list[tuple[str, str]]  # (input, output) pairs the responder answers from
+    epoch_count: int
+    batch_size: int
+    resource: dict[str, Any]  # the stored wire resource (without output-only progress fields)
+    startup_seconds: float
+    step_seconds: float
+    queue_seconds: float = 0.0
+    cancel_seconds: float = 0.0
+    fail_message: str | None = None
+    operation_name: str | None = None  # Gemini API only
+    cancelled_at: float | None = None
+    deleted: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return max(1, math.ceil(len(self.examples) / max(self.batch_size, 1)))
+
+    @property
+    def total_steps(self) -> int:
+        return self.steps_per_epoch * self.epoch_count
+
+    @property
+    def start_time(self) -> float:
+        return self.created + self.queue_seconds + self.startup_seconds
+
+    @property
+    def fail_step(self) -> int:
+        """A failing job fails after about half of its steps."""
+        return max(1, self.total_steps // 2)
+
+    @property
+    def end_step(self) -> int:
+        return self.fail_step if self.fail_message else self.total_steps
+
+    @property
+    def natural_end_time(self) -> float:
+        return self.start_time + self.end_step * self.step_seconds
+
+    def losses(self) -> list[float]:
+        cached = self.extra.get("losses")
+        if cached is None:
+            cached = self.extra["losses"] = loss_curve(self.name, self.total_steps, self.steps_per_epoch)
+        return cached
+
+    def completed_steps(self, now: float) -> int:
+        until = now if self.cancelled_at is None else min(now, self.cancelled_at)
+        if until < self.start_time:
+            return 0
+        return min(self.end_step, int((until - self.start_time) / self.step_seconds + 1e-9))
+
+    def phase(self, now: float) -> str:
+        """One of queued, pending, running, succeeded, failed, cancelling, cancelled."""
+        if self.cancelled_at is not None:
+            return "cancelling" if now < self.cancelled_at + self.cancel_seconds else "cancelled"
+        if now < self.created + self.queue_seconds:
+            return "queued"
+        if now < self.start_time:
+            return "pending"
+        if now < self.natural_end_time:
+            return "running"
+        return "failed" if self.fail_message else "succeeded"
+
+    def end_time(self, now: float) -> float | None:
+        phase = self.phase(now)
+        if phase in ("succeeded", "failed"):
+            return self.natural_end_time
+        if phase == "cancelled":
+            return self.cancelled_at + self.cancel_seconds  # type: ignore[operator]
+        return None
+
+    def update_time(self, now: float) -> float:
+        """Last time the job visibly changed."""
+        end = self.end_time(now)
+        if end is not None:
+            return end
+        if self.cancelled_at is not None:
+            return self.cancelled_at
+        done = self.completed_steps(now)
+        if done:
+            return self.start_time + done * self.step_seconds
+        if now >= self.start_time:
+            return self.start_time
+        return max(self.extra.get("updated", self.created), self.created)
+
+    def snapshots(self, now: float) -> list[dict[str, Any]]:
+        """Gemini-style snapshots for the steps completed so far (one per step)."""
+        losses = self.losses()
+        return [
+            {
+                "step": step,
+                "epoch": (step - 1) // self.steps_per_epoch + 1,
+                "meanLoss": losses[step - 1],
+                "computeTime": rfc3339(self.start_time + step * self.step_seconds),
+            }
+            for step in range(1, self.completed_steps(now) + 1)
+        ]
+
+    def is_terminal(self, now: float) -> bool:
+        return self.phase(now) in ("succeeded", "failed", "cancelled")

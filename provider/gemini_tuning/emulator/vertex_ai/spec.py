@@ -1,0 +1,116 @@
+"""Checking a CreateTuningJob request body (``tuning_job.proto``) into what the job needs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from gemini_tuning.emulator.errors import invalid
+from gemini_tuning.emulator.vertex_ai.common import base_model_id
+from gemini_tuning.emulator.vertex_ai.datasets import read_dataset
+
+TUNABLE_BASE_MODELS = (
+    "gemini-2.5-pro",
+    "gemini-2.5-flash",
+    "gemini-2.5-flash-lite",
+    "gemini-2.0-flash-001",
+    "gemini-2.0-flash-lite-001",
+    "gemini-1.5-pro-002",
+    "gemini-1.5-flash-002",
+)
+ADAPTER_SIZES = (
+    "ADAPTER_SIZE_UNSPECIFIED",
+    "ADAPTER_SIZE_ONE",
+    "ADAPTER_SIZE_TWO",
+    "ADAPTER_SIZE_FOUR",
+    "ADAPTER_SIZE_EIGHT",
+    "ADAPTER_SIZE_SIXTEEN",
+    "ADAPTER_SIZE_THIRTY_TWO",
+)
+DEFAULT_EPOCHS = 3
+DEFAULT_BATCH_SIZE = 4  # emulator assumption; only echoed when the request sets it
+DEFAULT_LR_MULTIPLIER = 1.0
+DEFAULT_ADAPTER_SIZE = "ADAPTER_SIZE_FOUR"
+HP = "supervisedTuningSpec.hyperParameters"
+
+
+@dataclass
+class TuningRequest:
+    """A checked CreateTuningJob body: the stored resource fields and the training rows."""
+
+    resource: dict[str, Any]
+    rows: list[dict[str, Any]]
+    epochs: int
+    batch_size: int
+
+
+def parse_tuning_job(body: dict[str, Any], gcs_root: str | None) -> TuningRequest:
+    """Validate a camelCased CreateTuningJob body (400 INVALID_ARGUMENT naming the field)."""
+    base = _base_model(body)
+    spec = body.get("supervisedTuningSpec")
+    if not isinstance(spec, dict):
+        raise invalid("supervisedTuningSpec is required (the emulator supports supervised tuning only).")
+    train_uri = spec.get("trainingDatasetUri")
+    if not train_uri:
+        raise invalid("supervisedTuningSpec.trainingDatasetUri is required.")
+    rows = read_dataset(gcs_root, train_uri, "supervisedTuningSpec.trainingDatasetUri")
+    if spec.get("validationDatasetUri"):
+        read_dataset(gcs_root, spec["validationDatasetUri"], "supervisedTuningSpec.validationDatasetUri")
+    effective, epochs, batch = _hyperparameters(spec.get("hyperParameters") or {})
+    resource: dict[str, Any] = {"baseModel": base}
+    for key in ("tunedModelDisplayName", "description"):
+        if body.get(key):
+            resource[key] = body[key]
+    labels = _labels(body.get("labels"))
+    if labels:
+        resource["labels"] = labels
+    resource["supervisedTuningSpec"] = {
+        "trainingDatasetUri": train_uri,
+        **({"validationDatasetUri": spec["validationDatasetUri"]} if spec.get("validationDatasetUri") else {}),
+        "hyperParameters": effective,
+    }
+    return TuningRequest(resource, rows, epochs, batch)
+
+
+def _base_model(body: dict[str, Any]) -> str:
+    base = body.get("baseModel")
+    if not base or not isinstance(base, str):
+        raise invalid("baseModel is required.")
+    if base_model_id(base) not in TUNABLE_BASE_MODELS:
+        raise invalid(
+            f"baseModel: {base!r} is not supported for supervised tuning; use one of {list(TUNABLE_BASE_MODELS)}."
+        )
+    return base
+
+
+def _hyperparameters(hp: dict[str, Any]) -> tuple[dict[str, Any], int, int]:
+    """(echoed hyperParameters with int64 as strings, epochs, batch size)."""
+    try:
+        epochs = int(hp.get("epochCount", DEFAULT_EPOCHS))
+        batch = int(hp.get("batchSize", DEFAULT_BATCH_SIZE))
+    except (TypeError, ValueError):
+        raise invalid(f"{HP}.epochCount/batchSize must be integers.") from None
+    if epochs <= 0 or batch <= 0:
+        raise invalid(f"{HP}.epochCount and batchSize must be positive.")
+    effective: dict[str, Any] = {"epochCount": str(epochs)}
+    if "learningRate" in hp:
+        effective["learningRate"] = float(hp["learningRate"])
+    else:
+        lrm = float(hp.get("learningRateMultiplier", DEFAULT_LR_MULTIPLIER))
+        if lrm <= 0:
+            raise invalid(f"{HP}.learningRateMultiplier must be positive.")
+        effective["learningRateMultiplier"] = lrm
+    adapter = hp.get("adapterSize", DEFAULT_ADAPTER_SIZE)
+    if adapter not in ADAPTER_SIZES:
+        raise invalid(f"{HP}.adapterSize: {adapter!r} is not one of {list(ADAPTER_SIZES)}.")
+    effective["adapterSize"] = adapter
+    if "batchSize" in hp:
+        effective["batchSize"] = str(batch)
+    return effective, epochs, batch
+
+
+def _labels(labels: Any) -> dict[str, str]:
+    labels = labels or {}
+    if not isinstance(labels, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in labels.items()):
+        raise invalid("labels must be a map of string keys to string values.")
+    return labels

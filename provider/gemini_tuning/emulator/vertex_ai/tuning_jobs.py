@@ -1,0 +1,151 @@
+"""``tuningJobs``: create, list, get and cancel (``genai_tuning_service.proto``).
+
+The TuningJob resource follows ``tuning_job.proto``: int64 fields are JSON strings, as proto3
+JSON renders them; there is no per-step loss on the wire.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from gemini_tuning.emulator.deps import camel_keys, get_state, paged, read_json
+from gemini_tuning.emulator.errors import failed_precondition, invalid
+from gemini_tuning.emulator.jobs import Job, rfc3339
+from gemini_tuning.emulator.state import EmulatorState
+from gemini_tuning.emulator.vertex_ai.common import LOCATION, find_job, parent_of
+from gemini_tuning.emulator.vertex_ai.datasets import data_stats, example_pairs
+from gemini_tuning.emulator.vertex_ai.registry import model_name
+from gemini_tuning.emulator.vertex_ai.spec import TuningRequest, parse_tuning_job
+
+router = APIRouter(prefix=LOCATION + "/tuningJobs")
+PHASE_STATES = {
+    "queued": "JOB_STATE_QUEUED",
+    "pending": "JOB_STATE_PENDING",
+    "running": "JOB_STATE_RUNNING",
+    "succeeded": "JOB_STATE_SUCCEEDED",
+    "failed": "JOB_STATE_FAILED",
+    "cancelling": "JOB_STATE_CANCELLING",
+    "cancelled": "JOB_STATE_CANCELLED",
+}
+FILTER_TERM = re.compile(r'^labels\.([A-Za-z0-9_\-]+)\s*=\s*(?:"([^"]*)"|([^\s"]+))$')
+
+
+def render_job(job: Job, now: float) -> dict[str, Any]:
+    """The TuningJob wire resource at time ``now``."""
+    phase = job.phase(now)
+    out = {"name": job.name, **job.resource, "state": PHASE_STATES[phase], "createTime": rfc3339(job.created)}
+    if now >= job.start_time or (job.cancelled_at is not None and job.cancelled_at >= job.start_time):
+        out["startTime"] = rfc3339(job.start_time)
+        out["tuningDataStats"] = job.extra["stats"]
+    end = job.end_time(now)
+    if end is not None:
+        out["endTime"] = rfc3339(end)
+    out["updateTime"] = rfc3339(job.update_time(now))
+    if phase == "failed":
+        out["error"] = {"code": 13, "message": job.fail_message}
+    elif phase == "cancelled":
+        out["error"] = {"code": 1, "message": "CANCELED"}
+    elif phase == "succeeded":
+        out["tunedModel"] = {"model": job.extra["model"], "endpoint": job.extra["endpoint"]}
+    return out
+
+
+def parse_filter(expr: str | None) -> dict[str, str]:
+    """``labels.k="v" AND labels.k2=v2`` -> {k: v, k2: v2}; anything else is INVALID_ARGUMENT."""
+    if not expr or not expr.strip():
+        return {}
+    wanted = {}
+    for term in re.split(r"\s+AND\s+", expr.strip()):
+        match = FILTER_TERM.match(term.strip())
+        if not match:
+            raise invalid(f'Unsupported filter term {term!r}: the emulator supports labels.KEY="VALUE" joined by AND.')
+        wanted[match.group(1)] = match.group(2) if match.group(2) is not None else match.group(3)
+    return wanted
+
+
+def _new_job(state: EmulatorState, parent: str, request: TuningRequest) -> Job:
+    """A Vertex job with its Model and Endpoint names reserved (call under the lock)."""
+    settings = state.settings
+    job = Job(
+        backend="vertex_ai",
+        name=f"{parent}/tuningJobs/{state.numeric_id()}",
+        created=state.now(),
+        examples=example_pairs(request.rows),
+        epoch_count=request.epochs,
+        batch_size=request.batch_size,
+        resource=request.resource,
+        startup_seconds=settings.startup_seconds,
+        step_seconds=settings.step_seconds,
+        queue_seconds=settings.queue_seconds,
+        cancel_seconds=settings.startup_seconds if settings.cancel_seconds is None else settings.cancel_seconds,
+        fail_message=state.faults.fail_message if state.faults.fail_jobs else None,
+    )
+    model_id, endpoint_id = state.numeric_id(), state.numeric_id()
+    job.extra["model"] = f"{parent}/models/{model_id}@1"
+    job.extra["endpoint"] = f"{parent}/endpoints/{endpoint_id}"
+    job.extra["deployed_model_id"] = state.numeric_id()
+    job.extra["stats"] = data_stats(request.rows, job.total_steps)
+    state.endpoints[job.extra["endpoint"]] = job.name
+    state.models[model_name(job)] = job.name
+    return job
+
+
+@router.post("")
+async def create_tuning_job(request: Request, project: str, location: str):
+    state = get_state(request)
+    tuning = parse_tuning_job(camel_keys(await read_json(request)), state.settings.gcs_root)
+    with state.lock:
+        job = _new_job(state, parent_of(project, location), tuning)
+        state.add_job(job)
+        return render_job(job, job.created)
+
+
+@router.get("")
+async def list_tuning_jobs(
+    request: Request,
+    project: str,
+    location: str,
+    filter: str | None = None,
+    pageSize: str | None = None,
+    pageToken: str | None = None,
+):
+    state = get_state(request)
+    wanted = parse_filter(filter)
+    prefix = f"{parent_of(project, location)}/tuningJobs/"
+    with state.lock:
+        now = state.now()
+        jobs = [
+            j
+            for j in state.jobs.values()
+            if j.name.startswith(prefix) and all(j.resource.get("labels", {}).get(k) == v for k, v in wanted.items())
+        ]
+        jobs.sort(key=lambda j: j.created, reverse=True)
+        return paged(jobs, pageSize, pageToken, key="tuningJobs", default=50, render=lambda j: render_job(j, now))
+
+
+@router.get("/{job_id}")
+async def get_tuning_job(request: Request, project: str, location: str, job_id: str):
+    state = get_state(request)
+    with state.lock:
+        return render_job(find_job(state, project, location, job_id), state.now())
+
+
+@router.post("/{job_id}:cancel")
+async def cancel_tuning_job(request: Request, project: str, location: str, job_id: str):
+    state = get_state(request)
+    await read_json(request)
+    with state.lock:
+        job = find_job(state, project, location, job_id)
+        now = state.now()
+        phase = job.phase(now)
+        if phase in ("succeeded", "failed", "cancelled"):
+            raise failed_precondition(
+                f"Cannot cancel tuning job {job.name} in state {PHASE_STATES[phase]}: the job is already finished."
+            )
+        if job.cancelled_at is None:
+            job.cancelled_at = now
+            state.cancels["vertex_ai"] += 1
+        return {}
