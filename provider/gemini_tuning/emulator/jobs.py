@@ -49,6 +49,20 @@ class Job:
         return self.created + self.queue_seconds + self.startup_seconds
 
     @property
+    def train_start(self) -> float:
+        """When the first training step begins."""
+        return self.start_time
+
+    def step_time(self, step: int) -> float:
+        """When training step ``step`` (1-based) completes."""
+        return self.train_start + step * self.step_seconds
+
+    def started(self, now: float) -> bool:
+        """Whether the job has reached its running phase (a job cancelled before that never does)."""
+        until = now if self.cancelled_at is None else min(now, self.cancelled_at)
+        return until >= self.start_time
+
+    @property
     def fail_step(self) -> int:
         """A failing job fails after about half of its steps."""
         return max(1, self.total_steps // 2)
@@ -59,7 +73,7 @@ class Job:
 
     @property
     def natural_end_time(self) -> float:
-        return self.start_time + self.end_step * self.step_seconds
+        return self.step_time(self.end_step)
 
     def losses(self) -> list[float]:
         cached = self.extra.get("losses")
@@ -69,9 +83,9 @@ class Job:
 
     def completed_steps(self, now: float) -> int:
         until = now if self.cancelled_at is None else min(now, self.cancelled_at)
-        if until < self.start_time:
+        if until < self.train_start:
             return 0
-        return min(self.end_step, int((until - self.start_time) / self.step_seconds + 1e-9))
+        return min(self.end_step, int((until - self.train_start) / self.step_seconds + 1e-9))
 
     def phase(self, now: float) -> str:
         """One of queued, pending, running, succeeded, failed, cancelling, cancelled."""
@@ -102,7 +116,7 @@ class Job:
             return self.cancelled_at
         done = self.completed_steps(now)
         if done:
-            return self.start_time + done * self.step_seconds
+            return self.step_time(done)
         if now >= self.start_time:
             return self.start_time
         return max(self.extra.get("updated", self.created), self.created)
@@ -115,7 +129,7 @@ class Job:
                 "step": step,
                 "epoch": (step - 1) // self.steps_per_epoch + 1,
                 "meanLoss": losses[step - 1],
-                "computeTime": rfc3339(self.start_time + step * self.step_seconds),
+                "computeTime": rfc3339(self.step_time(step)),
             }
             for step in range(1, self.completed_steps(now) + 1)
         ]

@@ -88,6 +88,9 @@ class EmulatorState:
         self.endpoints: dict[str, str] = {}  # Vertex endpoint name -> tuning job name
         self.models: dict[str, str] = {}  # Vertex model name (no @version) -> tuning job name
         self.operations: dict[str, dict[str, Any]] = {}  # Vertex long-running operations by name
+        self.tensorboards: dict[str, str] = {}  # Vertex location -> its (default) TensorBoard
+        self.tensorboard_created: dict[str, float] = {}  # TensorBoard name -> creation time
+        self.metric_index: dict[str, str] = {}  # metrics-chain resource name -> tuning job name
         self.rng = random.Random(self.settings.seed)
         self.id_rng = random.Random(f"ids:{self.settings.seed}")
         self.requests: Counter[str] = Counter()

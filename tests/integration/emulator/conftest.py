@@ -27,12 +27,14 @@ def write_vertex_jsonl(path: Path, pairs: list[tuple[str, str]]) -> None:
 
 
 QA = [(f"What is {i} plus one?", f"{i + 1}") for i in range(12)]
+HELD_OUT = [(f"What is {i} plus one?", f"{i + 1}") for i in range(20, 24)]
 
 
 @pytest.fixture(scope="module")
 def gcs_root(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("gcs")
     write_vertex_jsonl(root / "bucket" / "train.jsonl", QA)
+    write_vertex_jsonl(root / "bucket" / "validation.jsonl", HELD_OUT)
     return root
 
 
@@ -46,6 +48,28 @@ def server(gcs_root):
 def _fresh(request):
     if "server" in request.fixturenames:
         request.getfixturevalue("server").reset()
+
+
+class FakeClock:
+    """A clock the test moves by hand: the emulator computes every state from it."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock(server):
+    """Freeze the emulator's clock for one test (``clock.advance(s)`` moves it)."""
+    fake = FakeClock()
+    server.state.clock = fake
+    yield fake
+    server.state.clock = time.time
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from gemini_tuning.emulator.deps import api_gate, require_bearer
-from gemini_tuning.emulator.vertex_ai import endpoints, models, operations, tuning_jobs
+from gemini_tuning.emulator.vertex_ai import endpoints, experiments, models, operations, tensorboards, tuning_jobs
 from gemini_tuning.emulator.vertex_ai.tuning_jobs import render_job
 
 __all__ = ["build_router", "render_job"]
@@ -17,6 +17,7 @@ __all__ = ["build_router", "render_job"]
 def build_router() -> APIRouter:
     """All Vertex AI routes relative to ``/{version}``, behind the fault gate and the bearer check."""
     router = APIRouter(dependencies=[Depends(api_gate), Depends(require_bearer)])
-    for sub in (tuning_jobs.router, models.router, endpoints.router, operations.router):
-        router.include_router(sub)
+    routers = (tuning_jobs, models, endpoints, operations, experiments, tensorboards)
+    for sub in routers:
+        router.include_router(sub.router)
     return router

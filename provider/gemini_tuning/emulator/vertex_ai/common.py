@@ -57,3 +57,10 @@ def done_operation(
     }
     state.operations[operation["name"]] = operation
     return operation
+
+
+def resource_name(request: Request, collection: str | None = None) -> str:
+    """The resource a request addresses: its path without the API version, any ``:verb`` and,
+    for a List call, the trailing ``/{collection}``."""
+    name = request.url.path.split("/", 2)[2].split(":", 1)[0]
+    return name.removesuffix(f"/{collection}") if collection else name

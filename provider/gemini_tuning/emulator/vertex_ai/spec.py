@@ -40,6 +40,7 @@ class TuningRequest:
 
     resource: dict[str, Any]
     rows: list[dict[str, Any]]
+    validation_rows: list[dict[str, Any]]
     epochs: int
     batch_size: int
 
@@ -54,8 +55,11 @@ def parse_tuning_job(body: dict[str, Any], gcs_root: str | None) -> TuningReques
     if not train_uri:
         raise invalid("supervisedTuningSpec.trainingDatasetUri is required.")
     rows = read_dataset(gcs_root, train_uri, "supervisedTuningSpec.trainingDatasetUri")
+    validation_rows = []
     if spec.get("validationDatasetUri"):
-        read_dataset(gcs_root, spec["validationDatasetUri"], "supervisedTuningSpec.validationDatasetUri")
+        validation_rows = read_dataset(
+            gcs_root, spec["validationDatasetUri"], "supervisedTuningSpec.validationDatasetUri"
+        )
     effective, epochs, batch = _hyperparameters(spec.get("hyperParameters") or {})
     resource: dict[str, Any] = {"baseModel": base}
     for key in ("tunedModelDisplayName", "description"):
@@ -69,7 +73,7 @@ def parse_tuning_job(body: dict[str, Any], gcs_root: str | None) -> TuningReques
         **({"validationDatasetUri": spec["validationDatasetUri"]} if spec.get("validationDatasetUri") else {}),
         "hyperParameters": effective,
     }
-    return TuningRequest(resource, rows, epochs, batch)
+    return TuningRequest(resource, rows, validation_rows, epochs, batch)
 
 
 def _base_model(body: dict[str, Any]) -> str:

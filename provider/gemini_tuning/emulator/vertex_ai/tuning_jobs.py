@@ -6,17 +6,19 @@ JSON renders them; there is no per-step loss on the wire.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 
-from gemini_tuning.emulator.deps import camel_keys, get_state, paged, read_json
-from gemini_tuning.emulator.errors import failed_precondition, invalid
+from gemini_tuning.emulator.deps import camel_keys, get_state, read_json
+from gemini_tuning.emulator.errors import failed_precondition
+from gemini_tuning.emulator.filters import ListQuery
 from gemini_tuning.emulator.jobs import Job, rfc3339
+from gemini_tuning.emulator.responder import count_tokens
 from gemini_tuning.emulator.state import EmulatorState
 from gemini_tuning.emulator.vertex_ai.common import LOCATION, find_job, parent_of
 from gemini_tuning.emulator.vertex_ai.datasets import data_stats, example_pairs
+from gemini_tuning.emulator.vertex_ai.metrics import chain_of, new_chain
 from gemini_tuning.emulator.vertex_ai.registry import model_name
 from gemini_tuning.emulator.vertex_ai.spec import TuningRequest, parse_tuning_job
 
@@ -30,15 +32,16 @@ PHASE_STATES = {
     "cancelling": "JOB_STATE_CANCELLING",
     "cancelled": "JOB_STATE_CANCELLED",
 }
-FILTER_TERM = re.compile(r'^labels\.([A-Za-z0-9_\-]+)\s*=\s*(?:"([^"]*)"|([^\s"]+))$')
+FILTER_FIELDS = ("labels", "state", "base_model", "tuned_model_display_name", "create_time", "update_time")
 
 
 def render_job(job: Job, now: float) -> dict[str, Any]:
     """The TuningJob wire resource at time ``now``."""
     phase = job.phase(now)
     out = {"name": job.name, **job.resource, "state": PHASE_STATES[phase], "createTime": rfc3339(job.created)}
-    if now >= job.start_time or (job.cancelled_at is not None and job.cancelled_at >= job.start_time):
+    if job.started(now):
         out["startTime"] = rfc3339(job.start_time)
+        out["experiment"] = chain_of(job).experiment_context
         out["tuningDataStats"] = job.extra["stats"]
     end = job.end_time(now)
     if end is not None:
@@ -51,19 +54,6 @@ def render_job(job: Job, now: float) -> dict[str, Any]:
     elif phase == "succeeded":
         out["tunedModel"] = {"model": job.extra["model"], "endpoint": job.extra["endpoint"]}
     return out
-
-
-def parse_filter(expr: str | None) -> dict[str, str]:
-    """``labels.k="v" AND labels.k2=v2`` -> {k: v, k2: v2}; anything else is INVALID_ARGUMENT."""
-    if not expr or not expr.strip():
-        return {}
-    wanted = {}
-    for term in re.split(r"\s+AND\s+", expr.strip()):
-        match = FILTER_TERM.match(term.strip())
-        if not match:
-            raise invalid(f'Unsupported filter term {term!r}: the emulator supports labels.KEY="VALUE" joined by AND.')
-        wanted[match.group(1)] = match.group(2) if match.group(2) is not None else match.group(3)
-    return wanted
 
 
 def _new_job(state: EmulatorState, parent: str, request: TuningRequest) -> Job:
@@ -88,6 +78,9 @@ def _new_job(state: EmulatorState, parent: str, request: TuningRequest) -> Job:
     job.extra["endpoint"] = f"{parent}/endpoints/{endpoint_id}"
     job.extra["deployed_model_id"] = state.numeric_id()
     job.extra["stats"] = data_stats(request.rows, job.total_steps)
+    job.extra["validation_tokens"] = sum(count_tokens(output) for _, output in example_pairs(request.validation_rows))
+    job.extra["metrics"] = chain = new_chain(state, parent, job.name.rsplit("/", 1)[1], bool(request.validation_rows))
+    state.metric_index.update(dict.fromkeys(chain.names(), job.name))
     state.endpoints[job.extra["endpoint"]] = job.name
     state.models[model_name(job)] = job.name
     return job
@@ -104,26 +97,14 @@ async def create_tuning_job(request: Request, project: str, location: str):
 
 
 @router.get("")
-async def list_tuning_jobs(
-    request: Request,
-    project: str,
-    location: str,
-    filter: str | None = None,
-    pageSize: str | None = None,
-    pageToken: str | None = None,
-):
+async def list_tuning_jobs(request: Request, project: str, location: str, query: ListQuery = Depends()):
     state = get_state(request)
-    wanted = parse_filter(filter)
     prefix = f"{parent_of(project, location)}/tuningJobs/"
     with state.lock:
         now = state.now()
-        jobs = [
-            j
-            for j in state.jobs.values()
-            if j.name.startswith(prefix) and all(j.resource.get("labels", {}).get(k) == v for k, v in wanted.items())
-        ]
-        jobs.sort(key=lambda j: j.created, reverse=True)
-        return paged(jobs, pageSize, pageToken, key="tuningJobs", default=50, render=lambda j: render_job(j, now))
+        jobs = sorted((j for j in state.jobs.values() if j.name.startswith(prefix)), key=lambda j: -j.created)
+        rendered = [render_job(j, now) for j in jobs]
+    return query.page(rendered, FILTER_FIELDS, key="tuningJobs", default=50)
 
 
 @router.get("/{job_id}")
