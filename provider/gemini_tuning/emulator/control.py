@@ -66,10 +66,11 @@ async def job_page(request: Request, name: str):
         for s in range(1, done + 1)
     )
     title = html.escape(name)
+    detail = f" ({resource['tuningJobState']})" if "tuningJobState" in resource else ""
     return HTMLResponse(
         f"<!doctype html><html><head><title>{title}</title></head><body>"
         f"<h1>{title}</h1><p>Backend: {job.backend}{' (deleted)' if job.deleted else ''}</p>"
-        f"<p>State: <b>{html.escape(str(resource.get('state')))}</b> &mdash; step {done} of {total}</p>"
+        f"<p>State: <b>{html.escape(str(resource.get('state')) + detail)}</b> &mdash; step {done} of {total}</p>"
         f"<table border=1><tr><th>step</th><th>epoch</th><th>mean loss</th></tr>{rows}</table>"
         "</body></html>"
     )

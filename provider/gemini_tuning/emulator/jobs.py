@@ -30,6 +30,10 @@ class Job:
     step_seconds: float
     queue_seconds: float = 0.0
     cancel_seconds: float = 0.0
+    quota_seconds: float = 0.0  # running, waiting for quota (Vertex detailed state)
+    dataset_seconds: float = 0.0  # running, processing the dataset
+    capacity_seconds: float = 0.0  # running, waiting for capacity
+    post_seconds: float = 0.0  # running, post-processing after the last step (not for failing jobs)
     fail_message: str | None = None
     operation_name: str | None = None  # Gemini API only
     cancelled_at: float | None = None
@@ -50,8 +54,25 @@ class Job:
 
     @property
     def train_start(self) -> float:
-        """When the first training step begins."""
-        return self.start_time
+        """When the first training step begins (after the quota, dataset and capacity stages)."""
+        return self.start_time + self.quota_seconds + self.dataset_seconds + self.capacity_seconds
+
+    def stages(self) -> list[tuple[str, float]]:
+        """The stages of the running phase that last, with their start times, in order."""
+        marks = [
+            ("waiting_for_quota", self.start_time, self.quota_seconds),
+            ("processing_dataset", self.start_time + self.quota_seconds, self.dataset_seconds),
+            ("waiting_for_capacity", self.train_start - self.capacity_seconds, self.capacity_seconds),
+            ("tuning", self.train_start, 1.0),
+            ("post_processing", self.step_time(self.end_step), 0.0 if self.fail_message else self.post_seconds),
+        ]
+        return [(name, start) for name, start, duration in marks if duration > 0]
+
+    def stage(self, now: float) -> str | None:
+        """The stage of a running job at ``now`` (None outside the running phase)."""
+        if self.phase(now) != "running":
+            return None
+        return [name for name, start in self.stages() if start <= now][-1]
 
     def step_time(self, step: int) -> float:
         """When training step ``step`` (1-based) completes."""
@@ -73,7 +94,15 @@ class Job:
 
     @property
     def natural_end_time(self) -> float:
-        return self.step_time(self.end_step)
+        return self.step_time(self.end_step) + (0.0 if self.fail_message else self.post_seconds)
+
+    def dataset_processed(self, now: float) -> bool:
+        """Whether the dataset stage is over (the data stats are known from then on)."""
+        until = now if self.cancelled_at is None else min(now, self.cancelled_at)
+        return until >= self.train_start - self.capacity_seconds
+
+    def completed_epochs(self, now: float) -> int:
+        return self.completed_steps(now) // self.steps_per_epoch
 
     def losses(self) -> list[float]:
         cached = self.extra.get("losses")
@@ -115,11 +144,10 @@ class Job:
         if self.cancelled_at is not None:
             return self.cancelled_at
         done = self.completed_steps(now)
+        marks = [start for _, start in self.stages() if start <= now] if now >= self.start_time else []
         if done:
-            return self.step_time(done)
-        if now >= self.start_time:
-            return self.start_time
-        return max(self.extra.get("updated", self.created), self.created)
+            marks.append(self.step_time(done))
+        return max(marks, default=max(self.extra.get("updated", self.created), self.created))
 
     def snapshots(self, now: float) -> list[dict[str, Any]]:
         """Gemini-style snapshots for the steps completed so far (one per step)."""

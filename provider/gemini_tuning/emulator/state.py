@@ -28,13 +28,19 @@ class Faults:
     latency_ms: int = 0
     fail_jobs: bool = False
     fail_message: str = DEFAULT_FAIL_MESSAGE
+    hold_quota_seconds: float = 0.0  # new Vertex jobs wait this long in TUNING_JOB_STATE_WAITING_FOR_QUOTA
+    hold_capacity_seconds: float = 0.0  # ... and this long in TUNING_JOB_STATE_WAITING_FOR_CAPACITY
 
     def update(self, values: dict[str, Any]) -> None:
         """Apply a partial update, validating names and ranges (raises ValueError)."""
         for key, value in values.items():
             if key not in FAULT_FIELDS:
                 raise ValueError(f"Unknown fault setting {key!r}; known: {sorted(FAULT_FIELDS)}")
-            if key.startswith("rate_"):
+            if key.startswith("hold_"):
+                value = float(value)
+                if value < 0:
+                    raise ValueError(f"{key} must be >= 0")
+            elif key.startswith("rate_"):
                 value = float(value)
                 if not 0.0 <= value <= 1.0:
                     raise ValueError(f"{key} must be between 0.0 and 1.0, got {value}")
@@ -69,6 +75,8 @@ class Settings:
     startup_seconds: float = 0.1
     queue_seconds: float = 0.0  # Vertex only: time in JOB_STATE_QUEUED before PENDING
     cancel_seconds: float | None = None  # time in JOB_STATE_CANCELLING; default startup_seconds
+    dataset_seconds: float = 0.0  # Vertex only: time in TUNING_JOB_STATE_PROCESSING_DATASET
+    post_processing_seconds: float = 0.0  # Vertex only: time in TUNING_JOB_STATE_POST_PROCESSING
     seed: int = 0
     faults: Faults = field(default_factory=Faults)
 

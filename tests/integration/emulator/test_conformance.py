@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+from google.genai import types
 
 from gemini_tuning.emulator.gemini_api import resources as gemini_api
 from tests.integration.emulator.conftest import create_tuned, wait_until
@@ -117,11 +118,17 @@ def test_vertex_job_uses_declared_fields(vhttp):
         "supervisedTuningSpec": {"trainingDatasetUri": "gs://bucket/train.jsonl", "hyperParameters": {"epochCount": 1}},
     }
     job = vhttp.post("/v1beta1/projects/p/locations/us-central1/tuningJobs", json=body).json()
+    running = wait_until(lambda: "tuningJobState" in (j := vhttp.get(f"/v1beta1/{job['name']}").json()) and j)
     done = wait_until(
         lambda: (j := vhttp.get(f"/v1beta1/{job['name']}").json())["state"] == "JOB_STATE_SUCCEEDED" and j
     )
-    for resource in (job, done):
-        assert set(resource) <= _proto_fields(text, "TuningJob")
+    # The detailed state and the job metadata are newer than the proto in the spec: google-genai 3.x declares them.
+    newer = {"tuningJobState", "tuningJobMetadata"}
+    assert {"tuning_job_state", "tuning_job_metadata"} <= set(types.TuningJob.model_fields)
+    assert running["tuningJobState"] in {s.value for s in types.TuningJobState}
+    assert set(done["tuningJobMetadata"]) <= {"completedEpochCount"}
+    for resource in (job, running, done):
+        assert set(resource) <= _proto_fields(text, "TuningJob") | newer
     assert set(done["tunedModel"]) <= _proto_fields(text, "TunedModel")
     assert set(done["supervisedTuningSpec"]) <= _proto_fields(text, "SupervisedTuningSpec")
     assert set(done["supervisedTuningSpec"]["hyperParameters"]) <= _proto_fields(text, "SupervisedHyperParameters")

@@ -39,9 +39,14 @@ def render_job(job: Job, now: float) -> dict[str, Any]:
     """The TuningJob wire resource at time ``now``."""
     phase = job.phase(now)
     out = {"name": job.name, **job.resource, "state": PHASE_STATES[phase], "createTime": rfc3339(job.created)}
+    stage = job.stage(now)
+    if stage:
+        out["tuningJobState"] = f"TUNING_JOB_STATE_{stage.upper()}"
     if job.started(now):
         out["startTime"] = rfc3339(job.start_time)
         out["experiment"] = chain_of(job).experiment_context
+        out["tuningJobMetadata"] = {"completedEpochCount": str(job.completed_epochs(now))}
+    if job.dataset_processed(now):
         out["tuningDataStats"] = job.extra["stats"]
     end = job.end_time(now)
     if end is not None:
@@ -71,6 +76,10 @@ def _new_job(state: EmulatorState, parent: str, request: TuningRequest) -> Job:
         step_seconds=settings.step_seconds,
         queue_seconds=settings.queue_seconds,
         cancel_seconds=settings.startup_seconds if settings.cancel_seconds is None else settings.cancel_seconds,
+        quota_seconds=state.faults.hold_quota_seconds,
+        dataset_seconds=settings.dataset_seconds,
+        capacity_seconds=state.faults.hold_capacity_seconds,
+        post_seconds=settings.post_processing_seconds,
         fail_message=state.faults.fail_message if state.faults.fail_jobs else None,
     )
     model_id, endpoint_id = state.numeric_id(), state.numeric_id()
