@@ -39,6 +39,7 @@ class EmulatorServer:
         cancel_seconds: float | None = None,
         dataset_seconds: float = 0.0,
         post_processing_seconds: float = 0.0,
+        example_token_limit: int = 131_072,
         **faults: Any,
     ) -> None:
         fault_settings = Faults()
@@ -53,6 +54,7 @@ class EmulatorServer:
             cancel_seconds=cancel_seconds,
             dataset_seconds=dataset_seconds,
             post_processing_seconds=post_processing_seconds,
+            example_token_limit=example_token_limit,
             seed=seed,
             faults=fault_settings,
         )
@@ -164,6 +166,9 @@ def add_emulator_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--hold-capacity-seconds", type=float, default=0.0, help="Vertex: new jobs wait this long for capacity"
     )
+    parser.add_argument(
+        "--example-token-limit", type=int, default=131_072, help="Vertex: longer training examples are dropped"
+    )
     parser.add_argument("--rate-429", type=float, default=0.0, help="fraction of API calls answered 429")
     parser.add_argument("--rate-500", type=float, default=0.0, help="fraction of API calls answered 500")
     parser.add_argument("--rate-503", type=float, default=0.0, help="fraction of API calls answered 503")
@@ -191,6 +196,7 @@ def run_emulator_cli(args: argparse.Namespace) -> int:
         queue_seconds=args.queue_seconds,
         dataset_seconds=args.dataset_seconds,
         post_processing_seconds=args.post_processing_seconds,
+        example_token_limit=args.example_token_limit,
         hold_quota_seconds=args.hold_quota_seconds,
         hold_capacity_seconds=args.hold_capacity_seconds,
         rate_429=args.rate_429,

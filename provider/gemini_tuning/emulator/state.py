@@ -77,6 +77,7 @@ class Settings:
     cancel_seconds: float | None = None  # time in JOB_STATE_CANCELLING; default startup_seconds
     dataset_seconds: float = 0.0  # Vertex only: time in TUNING_JOB_STATE_PROCESSING_DATASET
     post_processing_seconds: float = 0.0  # Vertex only: time in TUNING_JOB_STATE_POST_PROCESSING
+    example_token_limit: int = 131_072  # Vertex only: longer training examples are dropped
     seed: int = 0
     faults: Faults = field(default_factory=Faults)
 

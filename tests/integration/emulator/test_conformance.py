@@ -10,7 +10,7 @@ import pytest
 from google.genai import types
 
 from gemini_tuning.emulator.gemini_api import resources as gemini_api
-from tests.integration.emulator.conftest import create_tuned, wait_until
+from tests.integration.emulator.conftest import STARTUP, STEP, create_tuned, wait_until
 
 SPEC = Path("/work/shared/spec")
 pytestmark = pytest.mark.skipif(not SPEC.exists(), reason="official specs not available")
@@ -110,7 +110,7 @@ def _proto_fields(text: str, message: str) -> set[str]:
     return names
 
 
-def test_vertex_job_uses_declared_fields(vhttp):
+def test_vertex_job_uses_declared_fields(vhttp, clock):
     text = (SPEC / "vertex-ai/tuning_job.proto").read_text()
     body = {
         "baseModel": "gemini-2.0-flash-001",
@@ -118,10 +118,11 @@ def test_vertex_job_uses_declared_fields(vhttp):
         "supervisedTuningSpec": {"trainingDatasetUri": "gs://bucket/train.jsonl", "hyperParameters": {"epochCount": 1}},
     }
     job = vhttp.post("/v1beta1/projects/p/locations/us-central1/tuningJobs", json=body).json()
-    running = wait_until(lambda: "tuningJobState" in (j := vhttp.get(f"/v1beta1/{job['name']}").json()) and j)
-    done = wait_until(
-        lambda: (j := vhttp.get(f"/v1beta1/{job['name']}").json())["state"] == "JOB_STATE_SUCCEEDED" and j
-    )
+    clock.advance(STARTUP + STEP / 2)
+    running = vhttp.get(f"/v1beta1/{job['name']}").json()
+    clock.advance(60)
+    done = vhttp.get(f"/v1beta1/{job['name']}").json()
+    assert done["state"] == "JOB_STATE_SUCCEEDED"
     # The detailed state and the job metadata are newer than the proto in the spec: google-genai 3.x declares them.
     newer = {"tuningJobState", "tuningJobMetadata"}
     assert {"tuning_job_state", "tuning_job_metadata"} <= set(types.TuningJob.model_fields)

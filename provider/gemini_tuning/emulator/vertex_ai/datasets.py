@@ -1,4 +1,5 @@
-"""Vertex training datasets on ``gs://``: reading and checking JSONL, and ``tuningDataStats``."""
+"""Vertex training datasets on ``gs://``: reading and checking JSONL, dropping what the service
+drops, and ``tuningDataStats``."""
 
 from __future__ import annotations
 
@@ -6,11 +7,15 @@ import json
 import math
 import os
 import statistics
+from dataclasses import dataclass
 from typing import Any
 
 from gemini_tuning.emulator.errors import invalid
 from gemini_tuning.emulator.gcs import local_path
 from gemini_tuning.emulator.responder import content_text, count_tokens
+
+#: The examples' indices and reasons listed in the stats (a sample; the count covers all).
+MAX_DROPPED_SAMPLE = 100
 
 
 def read_dataset(gcs_root: str | None, uri: str, field: str) -> list[dict[str, Any]]:
@@ -50,17 +55,61 @@ def read_dataset(gcs_root: str | None, uri: str, field: str) -> list[dict[str, A
     return rows
 
 
-def example_pairs(rows: list[dict[str, Any]]) -> list[tuple[str, str]]:
-    """(last user text before the final model turn, final model text) per example."""
-    pairs = []
-    for row in rows:
-        contents = row["contents"]
-        user = next(content_text(c) for c in reversed(contents[:-1]) if c.get("role") == "user")
-        pairs.append((user, content_text(contents[-1])))
-    return pairs
+@dataclass
+class Example:
+    """One training example with what the data stats count (tokens are about characters / 4)."""
+
+    index: int  # 1-based position in the file, blank lines skipped
+    row: dict[str, Any]
+    input_tokens: int  # system instruction and user turns
+    output_tokens: int  # model turns
+    characters: int
+    messages: int
 
 
-def _distribution(values: list[int], int_sum: bool = True) -> dict[str, Any]:
+@dataclass
+class Screened:
+    """A dataset after the service's checks: the examples it tunes on and the ones it drops."""
+
+    kept: list[Example]
+    dropped: list[tuple[int, str]]  # (1-based index, reason)
+
+    def pairs(self) -> list[tuple[str, str]]:
+        """(last user text before the final model turn, final model text) per kept example."""
+        out = []
+        for example in self.kept:
+            contents = example.row["contents"]
+            user = next(content_text(c) for c in reversed(contents[:-1]) if c.get("role") == "user")
+            out.append((user, content_text(contents[-1])))
+        return out
+
+
+def _measure(index: int, row: dict[str, Any]) -> Example:
+    contents = row["contents"]
+    instruction = row.get("systemInstruction")
+    system = content_text(instruction) if isinstance(instruction, dict) else ""
+    user = system + "".join(content_text(c) for c in contents if c.get("role") == "user")
+    model = "".join(content_text(c) for c in contents if c.get("role") == "model")
+    return Example(index, row, count_tokens(user), count_tokens(model), len(user) + len(model), len(contents))
+
+
+def screen(rows: list[dict[str, Any]], token_limit: int) -> Screened:
+    """Drop what the service drops: examples over ``token_limit`` tokens and empty answers."""
+    kept, dropped = [], []
+    for index, row in enumerate(rows, 1):
+        example = _measure(index, row)
+        tokens = example.input_tokens + example.output_tokens
+        if tokens > token_limit:
+            dropped.append((index, f"Example {index} has {tokens} tokens, over the limit of {token_limit}."))
+        elif not content_text(row["contents"][-1]).strip():
+            dropped.append((index, f"Example {index} has no text in its final model turn."))
+        else:
+            kept.append(example)
+    return Screened(kept, dropped)
+
+
+def _distribution(values: list[int]) -> dict[str, Any]:
+    """``SupervisedTuningDatasetDistribution`` of ``values``: five equal-width buckets (empty ones left out)."""
     ordered = sorted(values)
 
     def pct(p: float) -> float:
@@ -90,27 +139,29 @@ def _distribution(values: list[int], int_sum: bool = True) -> dict[str, Any]:
     }
 
 
-def data_stats(rows: list[dict[str, Any]], step_count: int) -> dict[str, Any]:
-    """TuningDataStats.supervisedTuningDataStats computed from the training rows."""
-    user_tokens, model_tokens, messages, chars = [], [], [], 0
-    for row in rows:
-        contents = row["contents"]
-        system = (
-            content_text(row.get("systemInstruction") or {}) if isinstance(row.get("systemInstruction"), dict) else ""
-        )
-        chars += len(system) + sum(len(content_text(c)) for c in contents)
-        user_tokens.append(count_tokens(system + "".join(content_text(c) for c in contents if c.get("role") == "user")))
-        model_tokens.append(count_tokens("".join(content_text(c) for c in contents if c.get("role") == "model")))
-        messages.append(len(contents))
-    return {
-        "supervisedTuningDataStats": {
-            "tuningDatasetExampleCount": str(len(rows)),
-            "totalTuningCharacterCount": str(chars),
-            "totalBillableTokenCount": str(sum(user_tokens) + sum(model_tokens)),
-            "tuningStepCount": str(step_count),
-            "userInputTokenDistribution": _distribution(user_tokens),
-            "userOutputTokenDistribution": _distribution(model_tokens),
-            "userMessagePerExampleDistribution": _distribution(messages),
-            "userDatasetExamples": [c for row in rows[:3] for c in row["contents"]][:10],
-        }
+def data_stats(dataset: Screened, step_count: int) -> dict[str, Any]:
+    """``TuningDataStats`` with ``supervisedTuningDataStats`` computed from the screened training data.
+
+    Counts are over the kept examples except ``tuningDatasetExampleCount`` (every example in the
+    file); dropped examples are counted in ``totalTruncatedExampleCount`` with their indices and
+    reasons (at most :data:`MAX_DROPPED_SAMPLE`). Zero counts are left out, as in proto3 JSON.
+    """
+    kept = dataset.kept
+    characters = sum(e.characters for e in kept)
+    stats: dict[str, Any] = {
+        "tuningDatasetExampleCount": str(len(kept) + len(dataset.dropped)),
+        "totalTuningCharacterCount": str(characters),
+        "totalBillableCharacterCount": str(characters),
+        "totalBillableTokenCount": str(sum(e.input_tokens + e.output_tokens for e in kept)),
+        "tuningStepCount": str(step_count),
+        "userInputTokenDistribution": _distribution([e.input_tokens for e in kept]),
+        "userOutputTokenDistribution": _distribution([e.output_tokens for e in kept]),
+        "userMessagePerExampleDistribution": _distribution([e.messages for e in kept]),
+        "userDatasetExamples": [c for e in kept[:3] for c in e.row["contents"]][:10],
     }
+    if dataset.dropped:
+        sample = dataset.dropped[:MAX_DROPPED_SAMPLE]
+        stats["totalTruncatedExampleCount"] = str(len(dataset.dropped))
+        stats["truncatedExampleIndices"] = [str(index) for index, _ in sample]
+        stats["droppedExampleReasons"] = [reason for _, reason in sample]
+    return {"supervisedTuningDataStats": stats}

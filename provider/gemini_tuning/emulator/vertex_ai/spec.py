@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from gemini_tuning.emulator.errors import invalid
+from gemini_tuning.emulator.state import Settings
 from gemini_tuning.emulator.vertex_ai.common import base_model_id
-from gemini_tuning.emulator.vertex_ai.datasets import read_dataset
+from gemini_tuning.emulator.vertex_ai.datasets import Screened, read_dataset, screen
 
 TUNABLE_BASE_MODELS = (
     "gemini-2.5-pro",
@@ -39,13 +40,13 @@ class TuningRequest:
     """A checked CreateTuningJob body: the stored resource fields and the training rows."""
 
     resource: dict[str, Any]
-    rows: list[dict[str, Any]]
-    validation_rows: list[dict[str, Any]]
+    train: Screened
+    validation: Screened | None
     epochs: int
     batch_size: int
 
 
-def parse_tuning_job(body: dict[str, Any], gcs_root: str | None) -> TuningRequest:
+def parse_tuning_job(body: dict[str, Any], settings: Settings) -> TuningRequest:
     """Validate a camelCased CreateTuningJob body (400 INVALID_ARGUMENT naming the field)."""
     base = _base_model(body)
     spec = body.get("supervisedTuningSpec")
@@ -54,12 +55,10 @@ def parse_tuning_job(body: dict[str, Any], gcs_root: str | None) -> TuningReques
     train_uri = spec.get("trainingDatasetUri")
     if not train_uri:
         raise invalid("supervisedTuningSpec.trainingDatasetUri is required.")
-    rows = read_dataset(gcs_root, train_uri, "supervisedTuningSpec.trainingDatasetUri")
-    validation_rows = []
+    train = _screened(settings, train_uri, "supervisedTuningSpec.trainingDatasetUri")
+    validation = None
     if spec.get("validationDatasetUri"):
-        validation_rows = read_dataset(
-            gcs_root, spec["validationDatasetUri"], "supervisedTuningSpec.validationDatasetUri"
-        )
+        validation = _screened(settings, spec["validationDatasetUri"], "supervisedTuningSpec.validationDatasetUri")
     effective, epochs, batch = _hyperparameters(spec.get("hyperParameters") or {})
     resource: dict[str, Any] = {"baseModel": base}
     for key in ("tunedModelDisplayName", "description"):
@@ -73,7 +72,15 @@ def parse_tuning_job(body: dict[str, Any], gcs_root: str | None) -> TuningReques
         **({"validationDatasetUri": spec["validationDatasetUri"]} if spec.get("validationDatasetUri") else {}),
         "hyperParameters": effective,
     }
-    return TuningRequest(resource, rows, validation_rows, epochs, batch)
+    return TuningRequest(resource, train, validation, epochs, batch)
+
+
+def _screened(settings: Settings, uri: str, field: str) -> Screened:
+    """Read a dataset and drop what the service drops; 400 when nothing is left."""
+    dataset = screen(read_dataset(settings.gcs_root, uri, field), settings.example_token_limit)
+    if not dataset.kept:
+        raise invalid(f"{field}: every example of {uri} was dropped; the first: {dataset.dropped[0][1]}")
+    return dataset
 
 
 def _base_model(body: dict[str, Any]) -> str:

@@ -14,10 +14,9 @@ from gemini_tuning.emulator.deps import camel_keys, get_state, read_json
 from gemini_tuning.emulator.errors import failed_precondition
 from gemini_tuning.emulator.filters import ListQuery
 from gemini_tuning.emulator.jobs import Job, rfc3339
-from gemini_tuning.emulator.responder import count_tokens
 from gemini_tuning.emulator.state import EmulatorState
 from gemini_tuning.emulator.vertex_ai.common import LOCATION, find_job, parent_of
-from gemini_tuning.emulator.vertex_ai.datasets import data_stats, example_pairs
+from gemini_tuning.emulator.vertex_ai.datasets import data_stats
 from gemini_tuning.emulator.vertex_ai.metrics import chain_of, new_chain
 from gemini_tuning.emulator.vertex_ai.registry import model_name
 from gemini_tuning.emulator.vertex_ai.spec import TuningRequest, parse_tuning_job
@@ -68,7 +67,7 @@ def _new_job(state: EmulatorState, parent: str, request: TuningRequest) -> Job:
         backend="vertex_ai",
         name=f"{parent}/tuningJobs/{state.numeric_id()}",
         created=state.now(),
-        examples=example_pairs(request.rows),
+        examples=request.train.pairs(),
         epoch_count=request.epochs,
         batch_size=request.batch_size,
         resource=request.resource,
@@ -86,9 +85,10 @@ def _new_job(state: EmulatorState, parent: str, request: TuningRequest) -> Job:
     job.extra["model"] = f"{parent}/models/{model_id}@1"
     job.extra["endpoint"] = f"{parent}/endpoints/{endpoint_id}"
     job.extra["deployed_model_id"] = state.numeric_id()
-    job.extra["stats"] = data_stats(request.rows, job.total_steps)
-    job.extra["validation_tokens"] = sum(count_tokens(output) for _, output in example_pairs(request.validation_rows))
-    job.extra["metrics"] = chain = new_chain(state, parent, job.name.rsplit("/", 1)[1], bool(request.validation_rows))
+    job.extra["stats"] = data_stats(request.train, job.total_steps)
+    validation = request.validation.kept if request.validation else []
+    job.extra["validation_tokens"] = sum(example.output_tokens for example in validation)
+    job.extra["metrics"] = chain = new_chain(state, parent, job.name.rsplit("/", 1)[1], bool(validation))
     state.metric_index.update(dict.fromkeys(chain.names(), job.name))
     state.endpoints[job.extra["endpoint"]] = job.name
     state.models[model_name(job)] = job.name
@@ -98,7 +98,7 @@ def _new_job(state: EmulatorState, parent: str, request: TuningRequest) -> Job:
 @router.post("")
 async def create_tuning_job(request: Request, project: str, location: str):
     state = get_state(request)
-    tuning = parse_tuning_job(camel_keys(await read_json(request)), state.settings.gcs_root)
+    tuning = parse_tuning_job(camel_keys(await read_json(request)), state.settings)
     with state.lock:
         job = _new_job(state, parent_of(project, location), tuning)
         state.add_job(job)
