@@ -12,7 +12,10 @@ from gemini_tuning.emulator.deps import get_state, read_json
 from gemini_tuning.emulator.errors import invalid, not_found
 
 router = APIRouter(prefix="/_emulator")
-RENDERERS = {"gemini_api": gemini_api.render_model, "vertex_ai": vertex_ai.render_job}
+RENDERERS = {
+    "gemini_api": lambda state, job, now: gemini_api.render_model(job, now),
+    "vertex_ai": vertex_ai.render_job,
+}
 
 
 @router.get("/faults")
@@ -42,7 +45,10 @@ async def reset(request: Request):
 
 @router.get("/stats")
 async def stats(request: Request):
-    return get_state(request).stats()
+    """Counters, plus ``vertex_live``: the tuned model versions, endpoints and deployments that exist now."""
+    state = get_state(request)
+    with state.lock:
+        return {**state.stats(), "vertex_live": vertex_ai.live_counts(state, state.now())}
 
 
 @router.get("/health")
@@ -59,7 +65,7 @@ async def job_page(request: Request, name: str):
         if job is None:
             raise not_found(f"No job named {name}.")
         now = state.now()
-        resource = RENDERERS[job.backend](job, now)
+        resource = RENDERERS[job.backend](state, job, now)
         done, total, losses = job.completed_steps(now), job.total_steps, job.losses()
     rows = "".join(
         f"<tr><td>{s}</td><td>{(s - 1) // job.steps_per_epoch + 1}</td><td>{losses[s - 1]:.4f}</td></tr>"

@@ -12,6 +12,18 @@ def unit(seed: str) -> float:
     return int.from_bytes(digest[:8], "big") / 2**64
 
 
+def _approach(
+    job_name: str, key: str, total_steps: int, steps_per_epoch: int, start: float, end: float, noise: float
+) -> list[float]:
+    """Per step: from ``start`` toward ``end`` exponentially in epochs done, plus deterministic noise."""
+    values = []
+    for step in range(1, total_steps + 1):
+        epochs_done = step / max(steps_per_epoch, 1)
+        jitter = (unit(f"{job_name}:{key}:{step}") - 0.5) * noise
+        values.append(end + (start - end) * math.exp(-1.6 * epochs_done) + jitter)
+    return values
+
+
 def loss_curve(job_name: str, total_steps: int, steps_per_epoch: int) -> list[float]:
     """Deterministic mean loss per step: exponential decay per epoch toward a floor, plus noise.
 
@@ -19,12 +31,8 @@ def loss_curve(job_name: str, total_steps: int, steps_per_epoch: int) -> list[fl
     """
     initial = 2.2 + 0.6 * unit(job_name + ":initial")
     floor = 0.04 + 0.08 * unit(job_name + ":floor")
-    losses = []
-    for step in range(1, total_steps + 1):
-        epochs_done = step / max(steps_per_epoch, 1)
-        noise = (unit(f"{job_name}:noise:{step}") - 0.5) * 0.02
-        losses.append(round(max(floor + (initial - floor) * math.exp(-1.6 * epochs_done) + noise, 0.0), 6))
-    return losses
+    values = _approach(job_name, "noise", total_steps, steps_per_epoch, initial, floor, 0.02)
+    return [round(max(v, 0.0), 6) for v in values]
 
 
 def best_epoch(steps_per_epoch: int) -> int:
@@ -39,12 +47,8 @@ def accuracy_curve(job_name: str, total_steps: int, steps_per_epoch: int) -> lis
     """Training token accuracy per step: rises from about 0.35 toward about 0.93 as the loss falls."""
     start = 0.30 + 0.10 * unit(job_name + ":acc0")
     top = 0.90 + 0.07 * unit(job_name + ":acc1")
-    values = []
-    for step in range(1, total_steps + 1):
-        epochs_done = step / max(steps_per_epoch, 1)
-        noise = (unit(f"{job_name}:acc-noise:{step}") - 0.5) * 0.01
-        values.append(round(min(1.0, max(0.0, top - (top - start) * math.exp(-1.6 * epochs_done) + noise)), 6))
-    return values
+    values = _approach(job_name, "acc-noise", total_steps, steps_per_epoch, start, top, 0.01)
+    return [round(min(1.0, max(0.0, v)), 6) for v in values]
 
 
 def eval_curves(job_name: str, epochs: int, steps_per_epoch: int) -> tuple[list[float], list[float]]:

@@ -94,8 +94,8 @@ class EmulatorState:
 
     def _reset_locked(self) -> None:
         self.jobs: dict[str, Job] = {}  # by name, including deleted Gemini models (for their operation)
-        self.endpoints: dict[str, str] = {}  # Vertex endpoint name -> tuning job name
-        self.models: dict[str, str] = {}  # Vertex model name (no @version) -> tuning job name
+        self.endpoints: dict[str, Any] = {}  # Vertex endpoint name -> vertex_ai.registry.Deployment
+        self.models: dict[str, Any] = {}  # Vertex model name (no @version) -> vertex_ai.registry.ModelRecord
         self.operations: dict[str, dict[str, Any]] = {}  # Vertex long-running operations by name
         self.tensorboards: dict[str, str] = {}  # Vertex location -> its (default) TensorBoard
         self.tensorboard_created: dict[str, float] = {}  # TensorBoard name -> creation time

@@ -92,19 +92,27 @@ def gemini(server):
     return genai.Client(api_key=API_KEY, http_options=types.HttpOptions(base_url=server.url, api_version="v1beta"))
 
 
-@pytest.fixture
-def vertex(server):
+def vertex_client(server, sent: list[tuple[str, str, bytes]] | None = None, credentials=None):
+    """A google-genai Vertex client on the emulator; ``sent`` collects (method, raw path, body) per request."""
     import google.oauth2.credentials
     from google import genai
     from google.genai import types
 
+    hooks = (
+        {"request": [lambda r: sent.append((r.method, r.url.raw_path.decode(), r.read()))]} if sent is not None else {}
+    )
     return genai.Client(
         vertexai=True,
         project="p",
         location="us-central1",
-        credentials=google.oauth2.credentials.Credentials(token="t"),
-        http_options=types.HttpOptions(base_url=server.url),
+        credentials=credentials or google.oauth2.credentials.Credentials(token="t"),
+        http_options=types.HttpOptions(base_url=server.url, client_args={"event_hooks": hooks} if hooks else None),
     )
+
+
+@pytest.fixture
+def vertex(server):
+    return vertex_client(server)
 
 
 def tuned_model_body(examples=None, base="models/gemini-2.0-flash-001", **hyper: Any) -> dict[str, Any]:

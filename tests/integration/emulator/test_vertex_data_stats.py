@@ -53,12 +53,16 @@ def _expected_tokens(rows: list[dict]) -> list[tuple[int, int]]:
     return out
 
 
-def test_stats_count_kept_and_dropped_examples(vertex, clock, mixed):
-    job = vertex.tunings.tune(
+def _tune(vertex, uri: str, epochs: int):
+    return vertex.tunings.tune(
         base_model="gemini-2.0-flash-001",
-        training_dataset=types.TuningDataset(gcs_uri=mixed),
-        config=types.CreateTuningJobConfig(epoch_count=3),
+        training_dataset=types.TuningDataset(gcs_uri=uri),
+        config=types.CreateTuningJobConfig(epoch_count=epochs),
     )
+
+
+def test_stats_count_kept_and_dropped_examples(vertex, clock, mixed):
+    job = _tune(vertex, mixed, epochs=3)
     clock.advance(1)
     stats = vertex.tunings.get(name=job.name).tuning_data_stats.supervised_tuning_data_stats
     kept = _rows()[:6]
@@ -100,11 +104,7 @@ def test_clean_file_has_no_dropped_fields(vhttp, clock):
 
 
 def test_dropped_examples_are_not_trained_on(vertex, clock, mixed):
-    job = vertex.tunings.tune(
-        base_model="gemini-2.0-flash-001",
-        training_dataset=types.TuningDataset(gcs_uri=mixed),
-        config=types.CreateTuningJobConfig(epoch_count=1),
-    )
+    job = _tune(vertex, mixed, epochs=1)
     clock.advance(60)
     done = vertex.tunings.get(name=job.name)
     answer = vertex.models.generate_content(model=done.tuned_model.endpoint, contents="x" * 400)

@@ -9,9 +9,10 @@ from fastapi import APIRouter, Depends
 
 from gemini_tuning.emulator.deps import api_gate, require_bearer
 from gemini_tuning.emulator.vertex_ai import endpoints, experiments, models, operations, tensorboards, tuning_jobs
+from gemini_tuning.emulator.vertex_ai.registry import live_counts
 from gemini_tuning.emulator.vertex_ai.tuning_jobs import render_job
 
-__all__ = ["build_router", "render_job"]
+__all__ = ["build_router", "live_counts", "render_job"]
 
 
 def build_router() -> APIRouter:

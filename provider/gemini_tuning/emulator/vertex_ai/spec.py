@@ -44,6 +44,7 @@ class TuningRequest:
     validation: Screened | None
     epochs: int
     batch_size: int
+    export_last_checkpoint_only: bool
 
 
 def parse_tuning_job(body: dict[str, Any], settings: Settings) -> TuningRequest:
@@ -67,12 +68,16 @@ def parse_tuning_job(body: dict[str, Any], settings: Settings) -> TuningRequest:
     labels = _labels(body.get("labels"))
     if labels:
         resource["labels"] = labels
+    last_only = spec.get("exportLastCheckpointOnly", False)
+    if not isinstance(last_only, bool):
+        raise invalid(f"supervisedTuningSpec.exportLastCheckpointOnly must be a boolean, got {last_only!r}.")
     resource["supervisedTuningSpec"] = {
         "trainingDatasetUri": train_uri,
         **({"validationDatasetUri": spec["validationDatasetUri"]} if spec.get("validationDatasetUri") else {}),
         "hyperParameters": effective,
+        **({"exportLastCheckpointOnly": True} if last_only else {}),
     }
-    return TuningRequest(resource, train, validation, epochs, batch)
+    return TuningRequest(resource, train, validation, epochs, batch, last_only)
 
 
 def _screened(settings: Settings, uri: str, field: str) -> Screened:

@@ -18,7 +18,7 @@ from gemini_tuning.emulator.state import EmulatorState
 from gemini_tuning.emulator.vertex_ai.common import LOCATION, find_job, parent_of
 from gemini_tuning.emulator.vertex_ai.datasets import data_stats
 from gemini_tuning.emulator.vertex_ai.metrics import chain_of, new_chain
-from gemini_tuning.emulator.vertex_ai.registry import model_name
+from gemini_tuning.emulator.vertex_ai.registry import reserve, tuned_model
 from gemini_tuning.emulator.vertex_ai.spec import TuningRequest, parse_tuning_job
 
 router = APIRouter(prefix=LOCATION + "/tuningJobs")
@@ -34,7 +34,7 @@ PHASE_STATES = {
 FILTER_FIELDS = ("labels", "state", "base_model", "tuned_model_display_name", "create_time", "update_time")
 
 
-def render_job(job: Job, now: float) -> dict[str, Any]:
+def render_job(state: EmulatorState, job: Job, now: float) -> dict[str, Any]:
     """The TuningJob wire resource at time ``now``."""
     phase = job.phase(now)
     out = {"name": job.name, **job.resource, "state": PHASE_STATES[phase], "createTime": rfc3339(job.created)}
@@ -56,7 +56,7 @@ def render_job(job: Job, now: float) -> dict[str, Any]:
     elif phase == "cancelled":
         out["error"] = {"code": 1, "message": "CANCELED"}
     elif phase == "succeeded":
-        out["tunedModel"] = {"model": job.extra["model"], "endpoint": job.extra["endpoint"]}
+        out["tunedModel"] = tuned_model(state, job, now)
     return out
 
 
@@ -81,17 +81,13 @@ def _new_job(state: EmulatorState, parent: str, request: TuningRequest) -> Job:
         post_seconds=settings.post_processing_seconds,
         fail_message=state.faults.fail_message if state.faults.fail_jobs else None,
     )
-    model_id, endpoint_id = state.numeric_id(), state.numeric_id()
-    job.extra["model"] = f"{parent}/models/{model_id}@1"
-    job.extra["endpoint"] = f"{parent}/endpoints/{endpoint_id}"
-    job.extra["deployed_model_id"] = state.numeric_id()
+    job.extra["base_model"] = request.resource["baseModel"]
+    reserve(state, job, None, request.export_last_checkpoint_only)
     job.extra["stats"] = data_stats(request.train, job.total_steps)
     validation = request.validation.kept if request.validation else []
     job.extra["validation_tokens"] = sum(example.output_tokens for example in validation)
     job.extra["metrics"] = chain = new_chain(state, parent, job.name.rsplit("/", 1)[1], bool(validation))
     state.metric_index.update(dict.fromkeys(chain.names(), job.name))
-    state.endpoints[job.extra["endpoint"]] = job.name
-    state.models[model_name(job)] = job.name
     return job
 
 
@@ -102,7 +98,7 @@ async def create_tuning_job(request: Request, project: str, location: str):
     with state.lock:
         job = _new_job(state, parent_of(project, location), tuning)
         state.add_job(job)
-        return render_job(job, job.created)
+        return render_job(state, job, job.created)
 
 
 @router.get("")
@@ -112,7 +108,7 @@ async def list_tuning_jobs(request: Request, project: str, location: str, query:
     with state.lock:
         now = state.now()
         jobs = sorted((j for j in state.jobs.values() if j.name.startswith(prefix)), key=lambda j: -j.created)
-        rendered = [render_job(j, now) for j in jobs]
+        rendered = [render_job(state, j, now) for j in jobs]
     return query.page(rendered, FILTER_FIELDS, key="tuningJobs", default=50)
 
 
@@ -120,7 +116,7 @@ async def list_tuning_jobs(request: Request, project: str, location: str, query:
 async def get_tuning_job(request: Request, project: str, location: str, job_id: str):
     state = get_state(request)
     with state.lock:
-        return render_job(find_job(state, project, location, job_id), state.now())
+        return render_job(state, find_job(state, project, location, job_id), state.now())
 
 
 @router.post("/{job_id}:cancel")
