@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gemini_tuning.emulator.curves import best_epoch
-from gemini_tuning.emulator.errors import not_found
+from gemini_tuning.emulator.errors import ApiError, invalid, not_found
 from gemini_tuning.emulator.jobs import Job, rfc3339
 from gemini_tuning.emulator.responder import Skill
 from gemini_tuning.emulator.state import EmulatorState
@@ -107,6 +107,22 @@ def find_version(state: EmulatorState, name: str, now: float) -> tuple[ModelReco
         if wanted == version or (wanted in ("", "default") and (version, job) == live[-1]):
             return record, version, job
     raise not_found(f"Model {name} not found.")
+
+
+def continued_from(state: EmulatorState, parent: str, pre: dict[str, str], now: float) -> tuple[ModelRecord, Job]:
+    """The model version a ``preTunedModel`` names (404 if missing, 400 for a bad location or checkpoint)."""
+    name = pre["tunedModelName"]
+    if not name.startswith(f"{parent}/models/"):
+        raise invalid(f"preTunedModel.tunedModelName: {name!r} is not a Model in {parent}.")
+    try:
+        record, _, job = find_version(state, name, now)
+    except ApiError:
+        raise not_found(f"preTunedModel.tunedModelName: Model {name} not found.") from None
+    wanted = pre.get("checkpointId")
+    if wanted and checkpoint(job, wanted) is None:
+        known = [c.checkpoint_id for c in job.extra["checkpoints"]]
+        raise invalid(f"preTunedModel.checkpointId: {wanted!r} is not a checkpoint of {name}; {known=}.")
+    return record, job
 
 
 def checkpoint(job: Job, checkpoint_id: str) -> Checkpoint | None:

@@ -45,11 +45,12 @@ class TuningRequest:
     epochs: int
     batch_size: int
     export_last_checkpoint_only: bool
+    pre_tuned: dict[str, str] | None = None  # preTunedModel {tunedModelName, checkpointId?} as sent
 
 
 def parse_tuning_job(body: dict[str, Any], settings: Settings) -> TuningRequest:
     """Validate a camelCased CreateTuningJob body (400 INVALID_ARGUMENT naming the field)."""
-    base = _base_model(body)
+    base, pre_tuned = _source_model(body)
     spec = body.get("supervisedTuningSpec")
     if not isinstance(spec, dict):
         raise invalid("supervisedTuningSpec is required (the emulator supports supervised tuning only).")
@@ -61,7 +62,7 @@ def parse_tuning_job(body: dict[str, Any], settings: Settings) -> TuningRequest:
     if spec.get("validationDatasetUri"):
         validation = _screened(settings, spec["validationDatasetUri"], "supervisedTuningSpec.validationDatasetUri")
     effective, epochs, batch = _hyperparameters(spec.get("hyperParameters") or {})
-    resource: dict[str, Any] = {"baseModel": base}
+    resource: dict[str, Any] = {"baseModel": base} if base else {"preTunedModel": dict(pre_tuned or {})}
     for key in ("tunedModelDisplayName", "description"):
         if body.get(key):
             resource[key] = body[key]
@@ -77,7 +78,7 @@ def parse_tuning_job(body: dict[str, Any], settings: Settings) -> TuningRequest:
         "hyperParameters": effective,
         **({"exportLastCheckpointOnly": True} if last_only else {}),
     }
-    return TuningRequest(resource, train, validation, epochs, batch, last_only)
+    return TuningRequest(resource, train, validation, epochs, batch, last_only, pre_tuned)
 
 
 def _screened(settings: Settings, uri: str, field: str) -> Screened:
@@ -88,10 +89,24 @@ def _screened(settings: Settings, uri: str, field: str) -> Screened:
     return dataset
 
 
+def _source_model(body: dict[str, Any]) -> tuple[str | None, dict[str, str] | None]:
+    """(baseModel, None) or (None, preTunedModel): the ``source_model`` oneof."""
+    pre = body.get("preTunedModel")
+    if pre is None:
+        return _base_model(body), None
+    if body.get("baseModel"):
+        raise invalid("baseModel and preTunedModel are mutually exclusive (oneof source_model); set only one.")
+    if not isinstance(pre, dict) or not isinstance(pre.get("tunedModelName"), str) or not pre["tunedModelName"]:
+        raise invalid("preTunedModel.tunedModelName is required: the tuned Model (optionally @version) to continue.")
+    if not isinstance(pre.get("checkpointId", ""), str):
+        raise invalid("preTunedModel.checkpointId must be a string.")
+    return None, {k: pre[k] for k in ("tunedModelName", "checkpointId") if pre.get(k)}
+
+
 def _base_model(body: dict[str, Any]) -> str:
     base = body.get("baseModel")
     if not base or not isinstance(base, str):
-        raise invalid("baseModel is required.")
+        raise invalid("baseModel (or preTunedModel) is required.")
     if base_model_id(base) not in TUNABLE_BASE_MODELS:
         raise invalid(
             f"baseModel: {base!r} is not supported for supervised tuning; use one of {list(TUNABLE_BASE_MODELS)}."

@@ -18,7 +18,7 @@ from gemini_tuning.emulator.state import EmulatorState
 from gemini_tuning.emulator.vertex_ai.common import LOCATION, find_job, parent_of
 from gemini_tuning.emulator.vertex_ai.datasets import data_stats
 from gemini_tuning.emulator.vertex_ai.metrics import chain_of, new_chain
-from gemini_tuning.emulator.vertex_ai.registry import reserve, tuned_model
+from gemini_tuning.emulator.vertex_ai.registry import continued_from, examples_of, reserve, tuned_model
 from gemini_tuning.emulator.vertex_ai.spec import TuningRequest, parse_tuning_job
 
 router = APIRouter(prefix=LOCATION + "/tuningJobs")
@@ -81,8 +81,16 @@ def _new_job(state: EmulatorState, parent: str, request: TuningRequest) -> Job:
         post_seconds=settings.post_processing_seconds,
         fail_message=state.faults.fail_message if state.faults.fail_jobs else None,
     )
-    job.extra["base_model"] = request.resource["baseModel"]
-    reserve(state, job, None, request.export_last_checkpoint_only)
+    job.extra["base_model"] = request.resource.get("baseModel")
+    model = None
+    if request.pre_tuned:
+        record, source = continued_from(state, parent, request.pre_tuned, job.created)
+        job.extra["base_model"] = request.resource["preTunedModel"]["baseModel"] = source.extra["base_model"]
+        job.extra["inherited"] = examples_of(state, source)
+        if not request.resource.get("tunedModelDisplayName"):  # a new version keeps the model's name
+            model = record.name
+            request.resource["tunedModelDisplayName"] = record.display_name
+    reserve(state, job, model, request.export_last_checkpoint_only)
     job.extra["stats"] = data_stats(request.train, job.total_steps)
     validation = request.validation.kept if request.validation else []
     job.extra["validation_tokens"] = sum(example.output_tokens for example in validation)
