@@ -215,6 +215,8 @@ def render_model(state: EmulatorState, record: ModelRecord, version: str, job: J
             **job.resource.get("labels", {}),
         },
     )
+    if job.resource.get("encryptionSpec"):
+        out["encryptionSpec"] = dict(job.resource["encryptionSpec"])
     deployed = deployments_of(state, job, now)
     if deployed:
         out["deployedModels"] = [
@@ -252,6 +254,8 @@ def render_endpoint(state: EmulatorState, deployment: Deployment, now: float) ->
         out["trafficSplit"] = {dm_id: 100}
     if job.resource.get("labels"):
         out["labels"] = dict(job.resource["labels"])
+    if job.resource.get("encryptionSpec"):
+        out["encryptionSpec"] = dict(job.resource["encryptionSpec"])
     out["createTime"] = rfc3339(created)
     out["updateTime"] = rfc3339(max(created, deployment.undeployed_at or created))
     return out

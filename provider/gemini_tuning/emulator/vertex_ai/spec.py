@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +34,13 @@ DEFAULT_BATCH_SIZE = 4  # emulator assumption; only echoed when the request sets
 DEFAULT_LR_MULTIPLIER = 1.0
 DEFAULT_ADAPTER_SIZE = "ADAPTER_SIZE_FOUR"
 HP = "supervisedTuningSpec.hyperParameters"
+TUNING_MODES = ("TUNING_MODE_UNSPECIFIED", "TUNING_MODE_FULL", "TUNING_MODE_PEFT_ADAPTER")
+MAX_DISPLAY_NAME = 128
+SERVICE_ACCOUNT = re.compile(
+    r"^(?:[a-z][a-z0-9-]{4,28}[a-z0-9]@[a-z][a-z0-9-]{4,28}[a-z0-9]\.iam\.gserviceaccount\.com"
+    r"|[0-9]+-compute@developer\.gserviceaccount\.com)$"
+)
+KMS_KEY = re.compile(r"^projects/[^/]+/locations/(?P<location>[^/]+)/keyRings/[^/]+/cryptoKeys/[^/]+$")
 
 
 @dataclass
@@ -48,7 +56,7 @@ class TuningRequest:
     pre_tuned: dict[str, str] | None = None  # preTunedModel {tunedModelName, checkpointId?} as sent
 
 
-def parse_tuning_job(body: dict[str, Any], settings: Settings) -> TuningRequest:
+def parse_tuning_job(body: dict[str, Any], settings: Settings, location: str) -> TuningRequest:
     """Validate a camelCased CreateTuningJob body (400 INVALID_ARGUMENT naming the field)."""
     base, pre_tuned = _source_model(body)
     spec = body.get("supervisedTuningSpec")
@@ -61,24 +69,67 @@ def parse_tuning_job(body: dict[str, Any], settings: Settings) -> TuningRequest:
     validation = None
     if spec.get("validationDatasetUri"):
         validation = _screened(settings, spec["validationDatasetUri"], "supervisedTuningSpec.validationDatasetUri")
-    effective, epochs, batch = _hyperparameters(spec.get("hyperParameters") or {})
-    resource: dict[str, Any] = {"baseModel": base} if base else {"preTunedModel": dict(pre_tuned or {})}
-    for key in ("tunedModelDisplayName", "description"):
-        if body.get(key):
-            resource[key] = body[key]
-    labels = _labels(body.get("labels"))
-    if labels:
-        resource["labels"] = labels
+    mode = _tuning_mode(spec.get("tuningMode"))
+    effective, epochs, batch = _hyperparameters(spec.get("hyperParameters") or {}, adapter=mode != "TUNING_MODE_FULL")
     last_only = spec.get("exportLastCheckpointOnly", False)
     if not isinstance(last_only, bool):
         raise invalid(f"supervisedTuningSpec.exportLastCheckpointOnly must be a boolean, got {last_only!r}.")
+    resource: dict[str, Any] = {"baseModel": base} if base else {"preTunedModel": dict(pre_tuned or {})}
+    resource.update(_job_fields(body, location))
     resource["supervisedTuningSpec"] = {
         "trainingDatasetUri": train_uri,
         **({"validationDatasetUri": spec["validationDatasetUri"]} if spec.get("validationDatasetUri") else {}),
         "hyperParameters": effective,
         **({"exportLastCheckpointOnly": True} if last_only else {}),
+        **({"tuningMode": mode} if mode else {}),
     }
     return TuningRequest(resource, train, validation, epochs, batch, last_only, pre_tuned)
+
+
+def _job_fields(body: dict[str, Any], location: str) -> dict[str, Any]:
+    """The optional top-level fields echoed on the job: names, labels and the enterprise fields."""
+    out = {key: body[key] for key in ("tunedModelDisplayName", "description") if body.get(key)}
+    name = body.get("tunedModelDisplayName")
+    if name is not None and (not isinstance(name, str) or len(name) > MAX_DISPLAY_NAME):
+        raise invalid(f"tunedModelDisplayName must be a string of at most {MAX_DISPLAY_NAME} characters.")
+    labels = _labels(body.get("labels"))
+    if labels:
+        out["labels"] = labels
+    account = body.get("serviceAccount")
+    if account is not None:
+        if not isinstance(account, str) or not SERVICE_ACCOUNT.match(account):
+            raise invalid(
+                f"serviceAccount: {account!r} is not a service account email "
+                "(NAME@PROJECT.iam.gserviceaccount.com or PROJECT_NUMBER-compute@developer.gserviceaccount.com)."
+            )
+        out["serviceAccount"] = account
+    if body.get("encryptionSpec") is not None:
+        out["encryptionSpec"] = {"kmsKeyName": _kms_key(body["encryptionSpec"], location)}
+    return out
+
+
+def _kms_key(spec: Any, location: str) -> str:
+    key = spec.get("kmsKeyName") if isinstance(spec, dict) else None
+    match = KMS_KEY.match(key) if isinstance(key, str) else None
+    if not match:
+        raise invalid(
+            f"encryptionSpec.kmsKeyName: {key!r} is not a Cloud KMS key name "
+            "(projects/{project}/locations/{location}/keyRings/{key_ring}/cryptoKeys/{crypto_key})."
+        )
+    if match.group("location") != location:
+        raise invalid(
+            f"encryptionSpec.kmsKeyName: the key is in {match.group('location')!r}; it must be in the "
+            f"TuningJob's region {location!r}."
+        )
+    return key
+
+
+def _tuning_mode(mode: Any) -> str | None:
+    if mode is None:
+        return None
+    if mode not in TUNING_MODES:
+        raise invalid(f"supervisedTuningSpec.tuningMode: {mode!r} is not one of {list(TUNING_MODES)}.")
+    return mode
 
 
 def _screened(settings: Settings, uri: str, field: str) -> Screened:
@@ -114,8 +165,8 @@ def _base_model(body: dict[str, Any]) -> str:
     return base
 
 
-def _hyperparameters(hp: dict[str, Any]) -> tuple[dict[str, Any], int, int]:
-    """(echoed hyperParameters with int64 as strings, epochs, batch size)."""
+def _hyperparameters(hp: dict[str, Any], adapter: bool) -> tuple[dict[str, Any], int, int]:
+    """(echoed hyperParameters with int64 as strings, epochs, batch size); ``adapter``: PEFT, not full tuning."""
     try:
         epochs = int(hp.get("epochCount", DEFAULT_EPOCHS))
         batch = int(hp.get("batchSize", DEFAULT_BATCH_SIZE))
@@ -131,10 +182,13 @@ def _hyperparameters(hp: dict[str, Any]) -> tuple[dict[str, Any], int, int]:
         if lrm <= 0:
             raise invalid(f"{HP}.learningRateMultiplier must be positive.")
         effective["learningRateMultiplier"] = lrm
-    adapter = hp.get("adapterSize", DEFAULT_ADAPTER_SIZE)
-    if adapter not in ADAPTER_SIZES:
-        raise invalid(f"{HP}.adapterSize: {adapter!r} is not one of {list(ADAPTER_SIZES)}.")
-    effective["adapterSize"] = adapter
+    size = hp.get("adapterSize", DEFAULT_ADAPTER_SIZE if adapter else None)
+    if size is not None and not adapter:
+        raise invalid(f"{HP}.adapterSize applies to adapter tuning only; remove it with tuningMode TUNING_MODE_FULL.")
+    if size is not None and size not in ADAPTER_SIZES:
+        raise invalid(f"{HP}.adapterSize: {size!r} is not one of {list(ADAPTER_SIZES)}.")
+    if size is not None:
+        effective["adapterSize"] = size
     if "batchSize" in hp:
         effective["batchSize"] = str(batch)
     return effective, epochs, batch

@@ -102,7 +102,7 @@ def _new_job(state: EmulatorState, parent: str, request: TuningRequest) -> Job:
 @router.post("")
 async def create_tuning_job(request: Request, project: str, location: str):
     state = get_state(request)
-    tuning = parse_tuning_job(camel_keys(await read_json(request)), state.settings)
+    tuning = parse_tuning_job(camel_keys(await read_json(request)), state.settings, location)
     with state.lock:
         job = _new_job(state, parent_of(project, location), tuning)
         state.add_job(job)
