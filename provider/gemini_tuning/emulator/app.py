@@ -6,7 +6,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from gemini_tuning.emulator import control, gemini_api, vertex_ai
+from gemini_tuning.emulator import control, gemini_api, oauth2, vertex_ai
 from gemini_tuning.emulator.deps import get_state
 from gemini_tuning.emulator.errors import ApiError, error_response, invalid
 from gemini_tuning.emulator.state import EmulatorState, Settings
@@ -38,4 +38,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(vertex, prefix="/v1beta1")
     app.include_router(vertex, prefix="/v1")
     app.include_router(control.router)
+    app.include_router(oauth2.router)
     return app

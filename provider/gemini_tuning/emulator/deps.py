@@ -27,6 +27,7 @@ INVALID_CREDENTIALS = (
     "other valid authentication credential. See "
     "https://developers.google.com/identity/sign-in/web/devconsole-project."
 )
+ISSUED_PREFIX = "ya29.emulator-"  # access tokens from /_emulator/oauth2/token
 FAULT_MESSAGES = {
     429: ("RESOURCE_EXHAUSTED", "Resource has been exhausted (e.g. check quota). [emulator: injected fault]"),
     500: ("INTERNAL", "An internal error has occurred. Please retry or report. [emulator: injected fault]"),
@@ -62,13 +63,22 @@ def require_api_key(request: Request) -> None:
 
 
 def require_bearer(request: Request) -> None:
-    """Vertex AI auth: ``Authorization: Bearer <token>`` (any token unless the settings fix one)."""
+    """Vertex AI auth: ``Authorization: Bearer <token>``.
+
+    Accepted: a token ``/_emulator/oauth2/token`` issued and that has not expired, the token the
+    settings fix, or (when they fix none) any other token.
+    """
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
         raise ApiError(401, MISSING_CREDENTIALS, "UNAUTHENTICATED")
-    expected = get_state(request).settings.bearer_token
-    if expected is not None and token.strip() != expected:
+    state = get_state(request)
+    issued = state.tokens.get(token)
+    if issued is not None and issued["expires"] > state.now():
+        return
+    expected = state.settings.bearer_token
+    if issued is not None or token.startswith(ISSUED_PREFIX) or (expected is not None and token != expected):
         raise ApiError(401, INVALID_CREDENTIALS, "UNAUTHENTICATED")
 
 

@@ -90,6 +90,7 @@ class EmulatorState:
         self.lock = threading.RLock()
         self.initial_faults = Faults(**settings.faults.as_dict())
         self.clock = time.time
+        self.tokens: dict[str, dict[str, Any]] = {}  # OAuth access token -> {sub, scope, expires}; kept on reset
         self._reset_locked()
 
     def _reset_locked(self) -> None:
@@ -100,6 +101,7 @@ class EmulatorState:
         self.tensorboards: dict[str, str] = {}  # Vertex location -> its (default) TensorBoard
         self.tensorboard_created: dict[str, float] = {}  # TensorBoard name -> creation time
         self.metric_index: dict[str, str] = {}  # metrics-chain resource name -> tuning job name
+        self.tokens_issued = 0
         self.rng = random.Random(self.settings.seed)
         self.id_rng = random.Random(f"ids:{self.settings.seed}")
         self.requests: Counter[str] = Counter()
@@ -161,4 +163,5 @@ class EmulatorState:
                 "deletes": {"gemini_api": 0, **self.deletes},
                 "faults_injected": {"429": 0, "500": 0, "503": 0, **self.faults_injected},
                 "jobs": len(self.jobs),
+                "oauth2_tokens_issued": self.tokens_issued,
             }

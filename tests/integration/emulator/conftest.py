@@ -92,15 +92,13 @@ def gemini(server):
     return genai.Client(api_key=API_KEY, http_options=types.HttpOptions(base_url=server.url, api_version="v1beta"))
 
 
-def vertex_client(server, sent: list[tuple[str, str, bytes]] | None = None, credentials=None):
-    """A google-genai Vertex client on the emulator; ``sent`` collects (method, raw path, body) per request."""
+def vertex_client(server, sent: list[httpx.Request] | None = None, credentials=None):
+    """A google-genai Vertex client on the emulator; ``sent`` collects the requests it sends."""
     import google.oauth2.credentials
     from google import genai
     from google.genai import types
 
-    hooks = (
-        {"request": [lambda r: sent.append((r.method, r.url.raw_path.decode(), r.read()))]} if sent is not None else {}
-    )
+    hooks = {"request": [sent.append]} if sent is not None else {}
     return genai.Client(
         vertexai=True,
         project="p",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import httpx
 import pytest
 from google.genai import errors, types
 
@@ -74,12 +75,12 @@ def test_quality_improves_with_epoch_until_over_trained(vertex, clock):
 
 def test_promote_a_checkpoint_with_models_update(server, vertex, vhttp, clock):
     done = _done(vertex, clock, epochs=3)
-    sent: list[tuple[str, str, bytes]] = []
+    sent: list[httpx.Request] = []
     client = vertex_client(server, sent)
     model = client.models.update(
         model=done.tuned_model.model, config=types.UpdateModelConfig(default_checkpoint_id="2")
     )
-    assert [(m, path, json.loads(body)) for m, path, body in sent] == [
+    assert [(r.method, r.url.raw_path.decode(), json.loads(r.content)) for r in sent] == [
         ("PATCH", f"/v1beta1/{done.tuned_model.model}", {"defaultCheckpointId": "2"})
     ]
     assert model.default_checkpoint_id == "2"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 
+import httpx
 import pytest
 from google.genai import errors, types
 
@@ -41,9 +42,9 @@ def test_without_display_name_the_result_is_the_next_version(server, vertex, vht
     first = _tune(vertex, clock, "gemini-2.0-flash-001", tuned_model_display_name="adder")
     model = first.tuned_model.model.split("@")[0]
     assert first.tuned_model.model == f"{model}@1"
-    sent: list[tuple[str, str, bytes]] = []
+    sent: list[httpx.Request] = []
     second = _tune(vertex_client(server, sent), clock, first.tuned_model.model, uri=MORE)
-    body = json.loads(sent[0][2])
+    body = json.loads(sent[0].content)
     assert set(body["preTunedModel"].values()) == {first.tuned_model.model}  # the SDK's preTunedModel
     assert "baseModel" not in body and second.base_model is None
     assert second.pre_tuned_model.tuned_model_name == first.tuned_model.model

@@ -106,7 +106,7 @@ def test_model_and_endpoint_shapes(vhttp, vertex, tuned):
 def test_sdk_urls_for_models_get_and_delete(server, tuned):
     """The URLs google-genai sends for models.get / models.delete on Vertex, and that they route."""
     model_v1, model, endpoint = tuned
-    sent: list[tuple[str, str, bytes]] = []
+    sent: list[httpx.Request] = []
     client = vertex_client(server, sent)
     assert client.models.get(model=model_v1).name == model
     assert client.models.get(model=model.removeprefix(f"{LOC}/")).name == model  # "models/123" gets the project prefix
@@ -114,7 +114,7 @@ def test_sdk_urls_for_models_get_and_delete(server, tuned):
         client.models.delete(model=model_v1)  # still deployed
     assert exc.value.code == 400 and exc.value.status == "FAILED_PRECONDITION"
     model_id = model.rsplit("/", 1)[1]
-    assert [(method, path) for method, path, _ in sent] == [
+    assert [(r.method, r.url.raw_path.decode()) for r in sent] == [
         ("GET", f"/v1beta1/{LOC}/models/{model_id}@1"),  # the @version suffix is sent as is, not %40
         ("GET", f"/v1beta1/{LOC}/models/{model_id}"),
         ("DELETE", f"/v1beta1/{LOC}/models/{model_id}@1"),
