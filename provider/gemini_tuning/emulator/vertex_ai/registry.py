@@ -195,7 +195,7 @@ def tuned_model(state: EmulatorState, job: Job, now: float) -> dict[str, Any]:
 def render_model(state: EmulatorState, record: ModelRecord, version: str, job: Job, now: float) -> dict[str, Any]:
     """A version of the Model resource (``model.proto``)."""
     versions = live_versions(state, record, now)
-    created, version_created = versions[0][1].natural_end_time, job.natural_end_time
+    created, version_created = _produced(state, record, now)[0].natural_end_time, job.natural_end_time
     undeploys = [d.undeployed_at for d in state.endpoints.values() if d.job == job.name and d.undeployed_at]
     version_updated = max([version_created, *undeploys, record.updated or 0.0])
     out: dict[str, Any] = {"name": record.name, "displayName": record.display_name}

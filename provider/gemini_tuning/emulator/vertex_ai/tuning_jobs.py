@@ -44,7 +44,8 @@ def render_job(state: EmulatorState, job: Job, now: float) -> dict[str, Any]:
     if job.started(now):
         out["startTime"] = rfc3339(job.start_time)
         out["experiment"] = chain_of(job).experiment_context
-        out["tuningJobMetadata"] = {"completedEpochCount": str(job.completed_epochs(now))}
+        epochs = job.completed_epochs(now)  # proto3 JSON leaves a zero count out
+        out["tuningJobMetadata"] = {"completedEpochCount": str(epochs)} if epochs else {}
     if job.dataset_processed(now):
         out["tuningDataStats"] = job.extra["stats"]
     end = job.end_time(now)
