@@ -379,6 +379,52 @@ def test_outputs_never_land_next_to_the_source_data(tuned, tmp_path):
     assert len(read_text(summary["results_uri"]).splitlines()) == 3
 
 
+def test_every_checkpoint_is_evaluated_and_the_best_reported(vertex_conn, emulator, tmp_path):
+    """A Vertex job of 8 epochs keeps 8 checkpoints; early ones under-fit, late ones over-fit unseen prompts."""
+    hook = GeminiTuningHook(vertex_conn)
+    train = [{"text_input": f"What number comes after {i}?", "output": str(i + 1)} for i in range(30)]
+    job = hook.create_tuning_job(
+        base_model=BASE["vertex_ai"],
+        training_dataset_uri=write_vertex_dataset(emulator.gcs_root, train, "ckpt/train.jsonl"),
+        job_id="eval-checkpoints",
+        hyperparameters={"epoch_count": 8},
+    )
+    job = hook.wait_for_tuning_job(job.name, poll_interval=0.05)
+    listed = hook.client.tunings.get(name=job.name).tuned_model.checkpoints  # what the summary will carry
+    checkpoints = [
+        {"checkpoint_id": c.checkpoint_id, "epoch": c.epoch, "step": c.step, "endpoint": c.endpoint} for c in listed
+    ]
+    summary_in = {**TuningSummary.from_job(job).to_xcom(), "checkpoints": checkpoints}
+    held_out = [{"text_input": e["text_input"] + " Answer briefly.", "output": e["output"]} for e in train]
+
+    summary, _ = execute(
+        EvaluateTunedModelOperator(
+            task_id="evaluate",
+            model=summary_in,
+            dataset=held_out,
+            checkpoints="all",
+            min_scores={"exact_match": 0.5},
+            output_uri=str(tmp_path / "out"),
+            gemini_conn_id=vertex_conn,
+        )
+    )
+    results = summary["checkpoints"]
+    assert [c["checkpoint_id"] for c in results] == [str(n) for n in range(1, 9)]
+    assert [c["is_default"] for c in results] == [False] * 7 + [True]  # the endpoint `model` calls
+    scores = [c["metrics"]["exact_match"] for c in results]
+    assert scores[0] < scores[3] < max(scores) and scores[-1] < max(scores)  # under- and over-fitted ends
+    best = summary["best_checkpoint"]
+    assert best["metrics"]["exact_match"] == max(scores) and not best["is_default"]
+    assert summary["metrics"]["exact_match"]["tuned"] == scores[-1]  # gates judge the default checkpoint
+    # each checkpoint answered every example once; the default one's answers are the tuned model's
+    assert generate_requests(emulator) == len(held_out) * len(checkpoints)
+    rows = [json.loads(line) for line in (tmp_path / "out" / "results.jsonl").read_text().splitlines()]
+    assert all(set(row["checkpoints"]) == {str(n) for n in range(1, 9)} for row in rows)
+    assert rows[0]["checkpoints"]["8"]["output"] == rows[0]["tuned_output"]
+    report = (tmp_path / "out" / "report.md").read_text()
+    assert "## Checkpoints by exact_match" in report and f"| {best['checkpoint_id']} |" in report
+
+
 # -- the prompt-template rule, limits, options ------------------------------------------------------
 def test_raw_data_gets_the_jobs_template(tuned, emulator, tmp_path):
     raw = tickets(5, start=2)  # untemplated rows: {"text", "output"}
