@@ -90,9 +90,9 @@ def plan_evaluation(
 
 def _mapping(value: Any, argument: str) -> dict[str, Any]:
     """A dict argument, also when a template rendered it to JSON text."""
-    if value is None:
+    if value is None or (isinstance(value, str) and not value.strip()):  # unset, or a template rendered nothing
         return {}
-    if isinstance(value, str) and value.strip():
+    if isinstance(value, str):
         try:
             value = json.loads(value)
         except ValueError:
