@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from google import genai
 
     from gemini_tuning.connection import ConnectionSettings
-    from gemini_tuning.models import Hyperparameters, TuningJob, TuningJobSpec
+    from gemini_tuning.models import Hyperparameters, TrainingMetrics, TuningJob, TuningJobSpec
 
 
 @dataclass(frozen=True)
@@ -174,6 +174,12 @@ class TuningBackend(ABC):
     @abstractmethod
     def delete_model(self, client: genai.Client, name: str) -> bool:
         """Delete a tuned model; ``False`` when it is already gone."""
+
+    def training_metrics(self, client: genai.Client, job: TuningJob) -> TrainingMetrics:
+        """The job's per-step metrics; by default its loss snapshots as ``train_total_loss``."""
+        from gemini_tuning.models import TrainingMetrics
+
+        return TrainingMetrics.from_snapshots(job)
 
 
 def _others(caps: Capabilities) -> list[Capabilities]:

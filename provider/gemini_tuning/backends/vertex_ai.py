@@ -9,7 +9,17 @@ from typing import TYPE_CHECKING, Any
 from gemini_tuning.backends.base import Capabilities, Limits, TuningBackend, iso
 from gemini_tuning.backends.genai_private import rest
 from gemini_tuning.exceptions import InvalidInputError, NotFoundError, TuningJobTimeout, service_error, translate_errors
-from gemini_tuning.models import ADAPTER_SIZE_WORDS, Hyperparameters, JobState, TuningJob
+from gemini_tuning.models import (
+    ADAPTER_SIZE_WORDS,
+    Checkpoint,
+    DroppedExample,
+    Hyperparameters,
+    JobState,
+    TokenDistribution,
+    TrainingMetrics,
+    TuningDataStats,
+    TuningJob,
+)
 
 if TYPE_CHECKING:
     from google import genai
@@ -243,7 +253,72 @@ class VertexAIBackend(TuningBackend):
             end_time=iso(job.end_time),
             labels=dict(job.labels or {}),
             console_url=self.console_url(job.name, console),
+            detailed_state=(
+                job.tuning_job_state.value.removeprefix("TUNING_JOB_STATE_")
+                if job.tuning_job_state and state is JobState.RUNNING
+                else None
+            ),
+            completed_epoch_count=_completed_epochs(job, state),
+            data_stats=_data_stats(stats) if stats else None,
+            checkpoints=[
+                Checkpoint(checkpoint_id=c.checkpoint_id, epoch=c.epoch, step=c.step, endpoint=c.endpoint)
+                for c in (job.tuned_model.checkpoints or [] if job.tuned_model else [])
+            ],
+            experiment=job.experiment,
+            pre_tuned_model=job.pre_tuned_model.tuned_model_name if job.pre_tuned_model else None,
+            pre_tuned_checkpoint_id=job.pre_tuned_model.checkpoint_id if job.pre_tuned_model else None,
         )
+
+    def training_metrics(self, client: genai.Client, job: TuningJob) -> TrainingMetrics:
+        """The job's TensorBoard time series (see :mod:`.vertex_metrics`)."""
+        from gemini_tuning.backends.vertex_metrics import read_metrics
+
+        if not job.experiment:
+            return TrainingMetrics(missing=f"{job.name} names no experiment (it never started training)")
+        series = read_metrics(client, job.experiment)
+        epochs = job.hyperparameters.epoch_count
+        total = job.data_stats.tuning_step_count if job.data_stats else None
+        if not total and series.get("train_total_loss"):
+            total = series["train_total_loss"][-1].step
+        steps_per_epoch = -(-total // epochs) if total and epochs else None
+        missing = None if series else f"the TensorBoard of {job.experiment} has no time series yet"
+        return TrainingMetrics(series=series, steps_per_epoch=steps_per_epoch, missing=missing)
+
+
+def _completed_epochs(job: Any, state: JobState) -> int | None:
+    """Epochs done: proto3 JSON leaves a zero count out, so a started job without one has done 0."""
+    metadata = job.tuning_job_metadata
+    if metadata and metadata.completed_epoch_count is not None:
+        return int(metadata.completed_epoch_count)
+    return 0 if job.start_time and not state.is_terminal else None
+
+
+def _data_stats(stats: Any) -> TuningDataStats:
+    """google-genai's ``SupervisedTuningDataStats`` as :class:`TuningDataStats`."""
+    indices = [int(i) for i in stats.truncated_example_indices or []]
+    reasons = list(stats.dropped_example_reasons or [])
+    return TuningDataStats(
+        example_count=stats.tuning_dataset_example_count,
+        billable_token_count=stats.total_billable_token_count,
+        billable_character_count=stats.total_billable_character_count,
+        tuning_character_count=stats.total_tuning_character_count,
+        tuning_step_count=stats.tuning_step_count,
+        truncated_example_count=stats.total_truncated_example_count or 0,
+        truncated_example_indices=indices,
+        dropped_examples=[
+            DroppedExample(index=index, reason=reasons[i] if i < len(reasons) else None)
+            for i, index in enumerate(indices)
+        ],
+        input_token_distribution=_distribution(stats.user_input_token_distribution),
+        output_token_distribution=_distribution(stats.user_output_token_distribution),
+    )
+
+
+def _distribution(dist: Any) -> TokenDistribution | None:
+    if dist is None:
+        return None
+    fields = ("sum", "min", "max", "mean", "median", "p5", "p95")
+    return TokenDistribution(**{field: getattr(dist, field, None) for field in fields})
 
 
 def _status_name(error: dict) -> str | None:

@@ -8,8 +8,8 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, Field
 
 from gemini_tuning.contracts.base import XComContract
-from gemini_tuning.loss import PLATEAU_THRESHOLD, per_epoch_loss, recommended_epoch_count
-from gemini_tuning.models import TuningJob
+from gemini_tuning.loss import PLATEAU_THRESHOLD, epoch_means, recommended_epoch_count, step_points
+from gemini_tuning.models import MetricPoint, TrainingMetrics, TuningJob
 
 
 class LossPoint(BaseModel):
@@ -17,6 +17,14 @@ class LossPoint(BaseModel):
 
     epoch: int
     mean_loss: float
+
+
+class StepPoint(BaseModel):
+    """One step of a metric curve."""
+
+    step: int
+    epoch: int | None = None
+    value: float
 
 
 class TuningSummary(XComContract):
@@ -39,9 +47,21 @@ class TuningSummary(XComContract):
     training_dataset_uri: str | None = None
     validation_dataset_uri: str | None = None
     duration_seconds: float | None = None
+    #: training loss per epoch (mean of the epoch's steps) and per step
     loss_curve: list[LossPoint] = Field(default_factory=list)
+    step_loss: list[StepPoint] = Field(default_factory=list)
+    #: validation loss per epoch and per step (Vertex AI with a validation dataset)
+    eval_loss_curve: list[LossPoint] = Field(default_factory=list)
+    eval_step_loss: list[StepPoint] = Field(default_factory=list)
+    #: the last step's fraction of correctly predicted next tokens, on the training / validation data
+    token_accuracy: float | None = None
+    eval_token_accuracy: float | None = None
     recommended_epoch_count: int | None = None
+    #: which curve ``recommended_epoch_count`` comes from: ``eval_loss`` or ``train_loss``
+    recommended_epoch_source: str | None = None
     plateau_threshold: float = PLATEAU_THRESHOLD
+    #: why there are no metrics (e.g. not published yet); ``None`` when there are
+    metrics_missing: str | None = None
     prompt_template: str | None = None
     console_url: str | None = None
     loss_curve_uri: str | None = None
@@ -55,9 +75,19 @@ class TuningSummary(XComContract):
         validation_dataset_uri: str | None = None,
         example_count: int | None = None,
         prompt_template: str | None = None,
+        metrics: TrainingMetrics | None = None,
     ) -> TuningSummary:
-        """Summarize a finished ``job``; the dataset fields come from the task that knows them."""
-        curve = per_epoch_loss(job.snapshots)
+        """Summarize a finished ``job``; the dataset fields come from the task that knows them.
+
+        ``metrics`` are the job's training metrics (the hook's ``get_training_metrics``); without
+        them the loss snapshots on the job are used.
+        """
+        metrics = metrics or TrainingMetrics.from_snapshots(job)
+        spe = metrics.steps_per_epoch
+        steps = step_points(metrics.points("train_total_loss"), spe)
+        eval_steps = step_points(metrics.points("eval_total_loss"), spe)
+        curve, eval_curve = epoch_means(steps), epoch_means(eval_steps)
+        source = "eval_loss" if eval_curve else "train_loss" if curve else None
         return cls(
             job_name=job.name,
             backend=job.backend,
@@ -72,10 +102,21 @@ class TuningSummary(XComContract):
             validation_dataset_uri=validation_dataset_uri,
             duration_seconds=_seconds_between(job.start_time or job.create_time, job.end_time),
             loss_curve=curve,
-            recommended_epoch_count=recommended_epoch_count(curve),
+            step_loss=steps,
+            eval_loss_curve=eval_curve,
+            eval_step_loss=eval_steps,
+            token_accuracy=_last(metrics.points("train_fraction_of_correct_next_step_preds")),
+            eval_token_accuracy=_last(metrics.points("eval_fraction_of_correct_next_step_preds")),
+            recommended_epoch_count=recommended_epoch_count(eval_curve or curve),
+            recommended_epoch_source=source,
+            metrics_missing=metrics.missing,
             prompt_template=prompt_template,
             console_url=job.console_url,
         )
+
+
+def _last(points: list[MetricPoint]) -> float | None:
+    return points[-1].value if points else None
 
 
 def _seconds_between(start: str | None, end: str | None) -> float | None:

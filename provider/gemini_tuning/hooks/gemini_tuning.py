@@ -22,11 +22,12 @@ from gemini_tuning.connection import ConnectionSettings
 from gemini_tuning.exceptions import (
     InvalidInputError,
     NotFoundError,
+    ServiceError,
     TuningJobFailed,
     TuningJobTimeout,
     translate_errors,
 )
-from gemini_tuning.models import Hyperparameters, TuningJob, TuningJobSpec
+from gemini_tuning.models import Hyperparameters, TrainingMetrics, TuningJob, TuningJobSpec
 
 if TYPE_CHECKING:
     from google import genai
@@ -185,6 +186,23 @@ class GeminiTuningHook(BaseHook):
         else:
             self.log.info("Tuned model %s does not exist (already deleted)", name)
         return deleted
+
+    def get_training_metrics(self, job: TuningJob) -> TrainingMetrics:
+        """The job's training metrics (Vertex AI: its TensorBoard time series; Gemini API: its loss snapshots).
+
+        Metrics may be published only near or after the job's end: when none can be read, one
+        warning says why and the result is empty with ``missing`` set; this never raises a service error.
+        """
+        try:
+            with self._remote():
+                metrics = self.backend.training_metrics(self.client, job)
+        except ServiceError as exc:
+            metrics = TrainingMetrics(missing=f"reading them failed: {exc.message}")
+        if metrics.missing:
+            self.log.warning(
+                "No training metrics for %s (%s); the summary's loss curves are empty.", job.name, metrics.missing
+            )
+        return metrics
 
     def wait_for_tuning_job(
         self,

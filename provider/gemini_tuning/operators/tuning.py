@@ -144,6 +144,7 @@ class CreateTuningJobOperator(TuningJobWaitMixin, BaseOperator):
         dataset = self._dataset(load_examples=True)
         spec = self._spec(context, dataset)
         self.hook.check_tuning_job(spec)  # everything is checked before the first request
+        self._can_plot(warn=True)
         job = self._submit_or_reattach(spec)
         self._job_name, self._job_url = job.name, job.console_url
         context["ti"].xcom_push(key=JOB_NAME_KEY, value=job.name)
@@ -257,26 +258,43 @@ class CreateTuningJobOperator(TuningJobWaitMixin, BaseOperator):
             validation_dataset_uri=dataset.validation_uri,
             example_count=dataset.example_count,
             prompt_template=self.prompt_template or dataset.prompt_template,
+            metrics=self.hook.get_training_metrics(job),
         )
-        if self.plot_loss_curve and summary.loss_curve and dataset.staging_dir:
-            summary.loss_curve_uri = self._write_plot(job, summary, dataset.staging_dir)
+        if summary.loss_curve and dataset.staging_dir and self._can_plot(warn=False):
+            summary.loss_curve_uri = self._write_plot(summary, dataset.staging_dir)
         self.log.info(
-            "Tuned model %s ready; recommended_epoch_count=%s", summary.tuned_model, summary.recommended_epoch_count
+            "Tuned model %s ready; recommended_epoch_count=%s (from %s)",
+            summary.tuned_model,
+            summary.recommended_epoch_count,
+            summary.recommended_epoch_source or "no loss curve",
         )
         return summary.to_xcom()
 
-    def _write_plot(self, job: TuningJob, summary, staging_dir: str) -> str | None:
+    def _can_plot(self, warn: bool) -> bool:
+        """``plot_loss_curve`` and matplotlib installed (checked before submitting, with one warning)."""
+        from gemini_tuning.optional import available, missing_message
+
+        if not self.plot_loss_curve:
+            return False
+        if available("matplotlib"):
+            return True
+        if warn:
+            self.log.warning("%s; skipped", missing_message("matplotlib", "plots", feature="the loss-curve PNG"))
+        return False
+
+    def _write_plot(self, summary, staging_dir: str) -> str:
         from airflow.sdk import ObjectStoragePath
 
         from gemini_tuning.loss import plot_loss_curve
 
         png = plot_loss_curve(
-            job.snapshots,
+            [point.model_dump() for point in summary.step_loss],
             [point.model_dump() for point in summary.loss_curve],
-            title=f"Loss: {job.name}",
+            title=f"Loss: {summary.job_name}",
             recommended=summary.recommended_epoch_count,
+            eval_curve=[point.model_dump() for point in summary.eval_loss_curve],
         )
-        target = ObjectStoragePath(staging_dir) / f"loss_curve-{job.name.rsplit('/', 1)[-1]}.png"
+        target = ObjectStoragePath(staging_dir) / f"loss_curve-{summary.job_name.rsplit('/', 1)[-1]}.png"
         target.write_bytes(png)
         self.log.info("Loss curve written to %s", target)
         return str(target)
