@@ -44,6 +44,8 @@ class TuningSummary(XComContract):
     #: hyperparameters the job used (service defaults filled in)
     hyperparameters: dict[str, Any] = Field(default_factory=dict)
     example_count: int | None = None
+    #: epochs the job completed (Vertex AI's ``completedEpochCount``; on success, every requested one)
+    completed_epoch_count: int | None = None
     training_dataset_uri: str | None = None
     validation_dataset_uri: str | None = None
     duration_seconds: float | None = None
@@ -98,6 +100,7 @@ class TuningSummary(XComContract):
             base_model=job.base_model,
             hyperparameters=job.hyperparameters.model_dump(exclude_none=True),
             example_count=job.example_count or example_count,
+            completed_epoch_count=_completed_epochs(job, curve),
             training_dataset_uri=training_dataset_uri,
             validation_dataset_uri=validation_dataset_uri,
             duration_seconds=_seconds_between(job.start_time or job.create_time, job.end_time),
@@ -113,6 +116,15 @@ class TuningSummary(XComContract):
             prompt_template=prompt_template,
             console_url=job.console_url,
         )
+
+
+def _completed_epochs(job: TuningJob, curve: list[dict]) -> int | None:
+    """Vertex AI counts them; a succeeded job did every requested epoch; else the curve's last epoch."""
+    if job.completed_epoch_count is not None:
+        return job.completed_epoch_count
+    if job.state.value == "JOB_STATE_SUCCEEDED" and job.hyperparameters.epoch_count:
+        return job.hyperparameters.epoch_count
+    return curve[-1]["epoch"] if curve else None
 
 
 def _last(points: list[MetricPoint]) -> float | None:

@@ -211,13 +211,16 @@ class GeminiTuningHook(BaseHook):
         poll_interval: float = 30.0,
         timeout: float | None = None,
         on_poll: Callable[[TuningJob], None] | None = None,
+        pause_while_queued: bool = False,
     ) -> TuningJob:
         """Poll until the job is terminal; raise :class:`TuningJobTimeout` at the deadline (the job keeps running).
 
-        A job that disappears while waited for (a Gemini API model deleted to cancel it) fails
-        with :class:`TuningJobFailed`.
+        With ``pause_while_queued`` the ``timeout`` clock stops while the job waits for quota or
+        capacity (measured between polls). A job that disappears while waited for (a Gemini API
+        model deleted to cancel it) fails with :class:`TuningJobFailed`.
         """
         deadline = time.monotonic() + timeout if timeout else None
+        last_poll, paused = time.monotonic(), 0.0
         while True:
             try:
                 job = self.get_tuning_job(name)
@@ -227,13 +230,18 @@ class GeminiTuningHook(BaseHook):
                     http_status=exc.http_status,
                     status=exc.status,
                 ) from None
+            now = time.monotonic()
+            if pause_while_queued and job.queued:
+                paused += now - last_poll
+            last_poll = now
             if on_poll:
                 on_poll(job)
             if job.done:
                 return job
-            if deadline and time.monotonic() >= deadline:
+            if deadline and now >= deadline + paused:
+                waited = f" (not counting {paused:.0f}s waiting for quota or capacity)" if paused else ""
                 raise TuningJobTimeout(
-                    f"Tuning job {name} did not finish within {timeout:g}s (state {job.state.value})."
+                    f"Tuning job {name} did not finish within {timeout:g}s{waited} (state {job.state.value})."
                 )
             time.sleep(poll_interval)
 

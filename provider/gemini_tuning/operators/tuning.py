@@ -53,6 +53,9 @@ class CreateTuningJobOperator(TuningJobWaitMixin, BaseOperator):
     :param deferrable: wait in the triggerer. Default ``[operators] default_deferrable``.
     :param timeout: seconds to wait before cancelling the job and failing; ``execution_timeout``
         also bounds a deferred wait.
+    :param pause_timeout_while_queued: the ``timeout`` clock stops while the job waits for quota
+        or capacity (Vertex AI), so a busy region does not fail the task; ``execution_timeout``
+        stays a wall-clock limit either way. Default ``True``.
     :param cancel_on_kill: cancel the job when a user kills the task (mark failed/success, clear).
         A worker shutting down never cancels: the next try reattaches.
     :param plot_loss_curve: write a PNG of the loss curve next to the staged dataset.
@@ -101,6 +104,7 @@ class CreateTuningJobOperator(TuningJobWaitMixin, BaseOperator):
         poll_interval: float = conf.getfloat("gemini_tuning", "poll_interval", fallback=30.0),
         timeout: float | None = None,
         cancel_on_kill: bool = True,
+        pause_timeout_while_queued: bool = True,
         plot_loss_curve: bool = True,
         gemini_conn_id: str = DEFAULT_CONN_ID,
         **kwargs: Any,
@@ -125,6 +129,7 @@ class CreateTuningJobOperator(TuningJobWaitMixin, BaseOperator):
         self.poll_interval = poll_interval
         self.timeout = timeout
         self.cancel_on_kill = cancel_on_kill
+        self.pause_timeout_while_queued = pause_timeout_while_queued
         self.plot_loss_curve = plot_loss_curve
         self.gemini_conn_id = gemini_conn_id
         self._job_name: str | None = None
@@ -167,6 +172,7 @@ class CreateTuningJobOperator(TuningJobWaitMixin, BaseOperator):
                 poll_interval=self.poll_interval,
                 timeout=self.timeout,
                 on_poll=lambda j: self.log.info("%s", j.progress()),
+                pause_while_queued=self.pause_timeout_while_queued,
             )
         except TuningJobTimeout as exc:
             self._cancel("its timeout passed")
