@@ -119,6 +119,8 @@ class TuningDataStats(BaseModel):
     tuning_step_count: int | None = None
     truncated_example_count: int = 0
     truncated_example_indices: list[int] = Field(default_factory=list)
+    #: examples the service did not train on (those it gives a reason for); at most 100 listed
+    dropped_example_count: int = 0
     dropped_examples: list[DroppedExample] = Field(default_factory=list)
     input_token_distribution: TokenDistribution | None = None
     output_token_distribution: TokenDistribution | None = None
@@ -126,6 +128,30 @@ class TuningDataStats(BaseModel):
     @property
     def truncated_fraction(self) -> float:
         return self.truncated_example_count / self.example_count if self.example_count else 0.0
+
+    def limit_exceeded(self, max_truncated_fraction: float | None, max_dropped_examples: int | None) -> str | None:
+        """What breaks the limits, in one sentence; ``None`` when the data is within them."""
+        problems = []
+        if max_truncated_fraction is not None and self.truncated_fraction > max_truncated_fraction:
+            problems.append(
+                f"{self.truncated_example_count} of {self.example_count} examples "
+                f"({self.truncated_fraction:.1%}) were truncated, more than "
+                f"max_truncated_fraction={max_truncated_fraction:g}"
+            )
+        if max_dropped_examples is not None and self.dropped_example_count > max_dropped_examples:
+            problems.append(
+                f"{self.dropped_example_count} examples were dropped, more than max_dropped_examples={max_dropped_examples}"
+            )
+        if not problems:
+            return None
+        shown = "; ".join(
+            f"line {d.index}: {(d.reason or 'no reason given').rstrip('.')}" for d in self.dropped_examples[:5]
+        )
+        more = f" (and {len(self.dropped_examples) - 5} more)" if len(self.dropped_examples) > 5 else ""
+        listed = f" Examples: {shown}{more}." if shown else ""
+        indices = ", ".join(map(str, self.truncated_example_indices[:20]))
+        truncated = f" Truncated example indices (1-based): {indices}." if indices and not shown else ""
+        return "The tuning service reports that " + " and ".join(problems) + "." + listed + truncated
 
 
 class Checkpoint(BaseModel):

@@ -12,6 +12,7 @@ import time
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
 from gemini_tuning.exceptions import (
+    GateFailed,
     GeminiTuningError,
     InvalidInputError,
     NotFoundError,
@@ -32,6 +33,7 @@ EVENT_KEYS = {
     "success": ("job_name", "job"),
     "failed": ("job_name", "job"),
     "timeout": ("job_name", "job", "message"),
+    "data_limit": ("job_name", "job", "message"),
     "error": ("job_name", "message"),
 }
 #: Error classes a trigger event may name; anything else is rebuilt as :class:`ServiceError`.
@@ -134,6 +136,7 @@ class TuningJobWaitMixin:
                 deadline=timeout_end if pause else self.wait_deadline(context),
                 hard_deadline=execution_end if pause else None,
                 pause_while_queued=pause,
+                data_limits=getattr(self, "data_limits", None),
                 cancel_on_timeout=self.owns_job,
                 cancel_on_kill=self.owns_job and self.cancel_on_kill,
                 job_url=job_url,
@@ -158,6 +161,8 @@ class TuningJobWaitMixin:
         self._job_name, self._job_url = event["job_name"], event.get("job_url")
         if status == "timeout":
             raise self.timeout_error(event["message"])
+        if status == "data_limit":
+            raise GateFailed(event["message"])
         if status == "error":
             cls = EVENT_ERRORS.get(event.get("error_type") or "", ServiceError)
             error = cls(event["message"], http_status=event.get("http_status"), status=event.get("error_status"))

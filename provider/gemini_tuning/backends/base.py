@@ -73,6 +73,8 @@ class Capabilities:
     labels: bool
     #: ``base_model`` must look like this, for the error message
     base_model_example: str
+    #: the service reports statistics of the training data (examples, tokens, truncated/dropped)
+    data_stats: bool = False
 
 
 class TuningBackend(ABC):

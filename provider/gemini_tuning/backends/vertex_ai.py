@@ -47,6 +47,7 @@ CAPABILITIES = Capabilities(
     display_name_max=128,
     labels=True,
     base_model_example="gemini-2.0-flash-001",
+    data_stats=True,
 )
 
 #: The label that carries the provider's retry-safe job id (``job_id_for``) on Vertex AI jobs.
@@ -305,6 +306,7 @@ def _data_stats(stats: Any) -> TuningDataStats:
         tuning_step_count=stats.tuning_step_count,
         truncated_example_count=stats.total_truncated_example_count or 0,
         truncated_example_indices=indices,
+        dropped_example_count=(stats.total_truncated_example_count or len(reasons)) if reasons else 0,
         dropped_examples=[
             DroppedExample(index=index, reason=reasons[i] if i < len(reasons) else None)
             for i, index in enumerate(indices)

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from gemini_tuning.contracts.base import XComContract
 from gemini_tuning.loss import PLATEAU_THRESHOLD, epoch_means, recommended_epoch_count, step_points
-from gemini_tuning.models import MetricPoint, TrainingMetrics, TuningJob
+from gemini_tuning.models import Checkpoint, MetricPoint, TrainingMetrics, TuningDataStats, TuningJob
 
 
 class LossPoint(BaseModel):
@@ -44,6 +44,11 @@ class TuningSummary(XComContract):
     #: hyperparameters the job used (service defaults filled in)
     hyperparameters: dict[str, Any] = Field(default_factory=dict)
     example_count: int | None = None
+    #: the tuned model's exported checkpoints (Vertex AI) and the one inference uses by default
+    checkpoints: list[Checkpoint] = Field(default_factory=list)
+    default_checkpoint_id: str | None = None
+    #: the service's statistics of the training data (Vertex AI), see docs/xcom.md
+    data_stats: TuningDataStats | None = None
     #: epochs the job completed (Vertex AI's ``completedEpochCount``; on success, every requested one)
     completed_epoch_count: int | None = None
     training_dataset_uri: str | None = None
@@ -101,6 +106,9 @@ class TuningSummary(XComContract):
             hyperparameters=job.hyperparameters.model_dump(exclude_none=True),
             example_count=job.example_count or example_count,
             completed_epoch_count=_completed_epochs(job, curve),
+            data_stats=job.data_stats,
+            checkpoints=job.checkpoints,
+            default_checkpoint_id=_default_checkpoint(job),
             training_dataset_uri=training_dataset_uri,
             validation_dataset_uri=validation_dataset_uri,
             duration_seconds=_seconds_between(job.start_time or job.create_time, job.end_time),
@@ -125,6 +133,11 @@ def _completed_epochs(job: TuningJob, curve: list[dict]) -> int | None:
     if job.state.value == "JOB_STATE_SUCCEEDED" and job.hyperparameters.epoch_count:
         return job.hyperparameters.epoch_count
     return curve[-1]["epoch"] if curve else None
+
+
+def _default_checkpoint(job: TuningJob) -> str | None:
+    """The checkpoint whose endpoint is the tuned model's endpoint."""
+    return next((c.checkpoint_id for c in job.checkpoints if c.endpoint and c.endpoint == job.endpoint), None)
 
 
 def _last(points: list[MetricPoint]) -> float | None:

@@ -58,6 +58,10 @@ class CreateTuningJobOperator(TuningJobWaitMixin, BaseOperator):
         stays a wall-clock limit either way. Default ``True``.
     :param cancel_on_kill: cancel the job when a user kills the task (mark failed/success, clear).
         A worker shutting down never cancels: the next try reattaches.
+    :param max_truncated_fraction, max_dropped_examples: fail the task (and cancel the job) when the
+        service reports that more than this share of the examples was truncated, or more than this
+        many examples were dropped (Vertex AI data stats; off by default). Checked on every poll once
+        the stats appear, before tuning starts, and once more at the end.
     :param plot_loss_curve: write a PNG of the loss curve next to the staged dataset.
     """
 
@@ -105,6 +109,8 @@ class CreateTuningJobOperator(TuningJobWaitMixin, BaseOperator):
         timeout: float | None = None,
         cancel_on_kill: bool = True,
         pause_timeout_while_queued: bool = True,
+        max_truncated_fraction: float | None = None,
+        max_dropped_examples: int | None = None,
         plot_loss_curve: bool = True,
         gemini_conn_id: str = DEFAULT_CONN_ID,
         **kwargs: Any,
@@ -130,6 +136,8 @@ class CreateTuningJobOperator(TuningJobWaitMixin, BaseOperator):
         self.timeout = timeout
         self.cancel_on_kill = cancel_on_kill
         self.pause_timeout_while_queued = pause_timeout_while_queued
+        self.max_truncated_fraction = max_truncated_fraction
+        self.max_dropped_examples = max_dropped_examples
         self.plot_loss_curve = plot_loss_curve
         self.gemini_conn_id = gemini_conn_id
         self._job_name: str | None = None
@@ -149,6 +157,7 @@ class CreateTuningJobOperator(TuningJobWaitMixin, BaseOperator):
         dataset = self._dataset(load_examples=True)
         spec = self._spec(context, dataset)
         self.hook.check_tuning_job(spec)  # everything is checked before the first request
+        self._check_data_limits()
         self._can_plot(warn=True)
         job = self._submit_or_reattach(spec)
         self._job_name, self._job_url = job.name, job.console_url
@@ -171,7 +180,7 @@ class CreateTuningJobOperator(TuningJobWaitMixin, BaseOperator):
                 job.name,
                 poll_interval=self.poll_interval,
                 timeout=self.timeout,
-                on_poll=lambda j: self.log.info("%s", j.progress()),
+                on_poll=self._on_poll,
                 pause_while_queued=self.pause_timeout_while_queued,
             )
         except TuningJobTimeout as exc:
@@ -183,6 +192,44 @@ class CreateTuningJobOperator(TuningJobWaitMixin, BaseOperator):
         except ServiceError as exc:
             self.fail_while_running(exc, job.name, context)
         return self.finished(job)
+
+    def _on_poll(self, job: TuningJob) -> None:
+        """Log the progress; stop a job whose data stats break the limits before it trains on."""
+        from gemini_tuning.exceptions import GateFailed
+
+        self.log.info("%s", job.progress())
+        if problem := self.data_limit_exceeded(job):
+            if not job.done:
+                self._cancel("its training data breaks the limits")
+                problem += " The job was cancelled."
+            raise GateFailed(problem)
+
+    @property
+    def data_limits(self) -> dict[str, Any] | None:
+        """``max_truncated_fraction`` / ``max_dropped_examples`` when either is set (for the trigger)."""
+        limits = {
+            "max_truncated_fraction": self.max_truncated_fraction,
+            "max_dropped_examples": self.max_dropped_examples,
+        }
+        return limits if any(v is not None for v in limits.values()) else None
+
+    def data_limit_exceeded(self, job: TuningJob) -> str | None:
+        limits = self.data_limits
+        return job.data_stats.limit_exceeded(**limits) if limits and job.data_stats else None
+
+    def _check_data_limits(self) -> None:
+        from gemini_tuning.exceptions import InvalidInputError
+
+        fraction, dropped = self.max_truncated_fraction, self.max_dropped_examples
+        if fraction is not None and not (isinstance(fraction, int | float) and 0 <= fraction <= 1):
+            raise InvalidInputError(f"`max_truncated_fraction` must be a number from 0 to 1, got {fraction!r}.")
+        if dropped is not None and not (isinstance(dropped, int) and dropped >= 0):
+            raise InvalidInputError(f"`max_dropped_examples` must be a whole number >= 0, got {dropped!r}.")
+        if self.data_limits and not self.hook.capabilities.data_stats:
+            raise InvalidInputError(
+                f"`max_truncated_fraction`/`max_dropped_examples` need the service's data stats, which "
+                f"{self.hook.capabilities.label} does not report."
+            )
 
     def _cancel(self, why: str) -> None:
         self.log.warning("Cancelling tuning job %s: %s", self._job_name, why)
@@ -257,6 +304,10 @@ class CreateTuningJobOperator(TuningJobWaitMixin, BaseOperator):
 
     def _result(self, job: TuningJob, dataset) -> dict[str, Any]:
         from gemini_tuning.contracts.tuning import TuningSummary
+        from gemini_tuning.exceptions import GateFailed
+
+        if problem := self.data_limit_exceeded(job):  # a job that finished between two polls
+            raise GateFailed(f"{problem} The job had already finished: {job.tuned_model} was tuned on that data.")
 
         summary = TuningSummary.from_job(
             job,

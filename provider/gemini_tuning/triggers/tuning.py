@@ -31,6 +31,7 @@ class TuningJobTrigger(BaseTrigger):
     - ``{"status": "success", "job"}``
     - ``{"status": "failed", "job", "message"}``
     - ``{"status": "timeout", "job", "message", "cancelled"}``
+    - ``{"status": "data_limit", "job", "message"}``: the data stats break ``data_limits`` (the job is cancelled)
     - ``{"status": "error", "message", "error_type", "http_status", "error_status"}``
     """
 
@@ -46,6 +47,7 @@ class TuningJobTrigger(BaseTrigger):
         job_url: str | None = None,
         hard_deadline: float | None = None,
         pause_while_queued: bool = False,
+        data_limits: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
         self.job_name = job_name
@@ -58,6 +60,7 @@ class TuningJobTrigger(BaseTrigger):
         self.job_url = job_url
         self.hard_deadline = hard_deadline
         self.pause_while_queued = pause_while_queued
+        self.data_limits = data_limits
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -73,6 +76,7 @@ class TuningJobTrigger(BaseTrigger):
                 "job_url": self.job_url,
                 "hard_deadline": self.hard_deadline,
                 "pause_while_queued": self.pause_while_queued,
+                "data_limits": self.data_limits,
             },
         )
 
@@ -115,6 +119,10 @@ class TuningJobTrigger(BaseTrigger):
                 failure = job_failure(job)
                 payload = {"status": "failed", "message": failure.message} if failure else {"status": "success"}
                 yield self._event(**payload, job=job.to_xcom())
+                return
+            if self.data_limits and job.data_stats and (problem := job.data_stats.limit_exceeded(**self.data_limits)):
+                job = await self._cancel(hook)  # only the task that owns the job sets data_limits
+                yield self._event(status="data_limit", job=job.to_xcom(), message=f"{problem} The job was cancelled.")
                 return
             now = time.time()
             if self.pause_while_queued and self.deadline and job.queued:  # the timeout clock stops
