@@ -47,6 +47,9 @@ CAPABILITIES = Capabilities(
     display_name_max=128,
     labels=True,
     base_model_example="gemini-2.0-flash-001",
+    checkpoints=True,
+    continuous_tuning=True,
+    default_base_model="gemini-2.0-flash-001",
     data_stats=True,
 )
 
@@ -112,6 +115,7 @@ class VertexAIBackend(TuningBackend):
             epoch_count=hp.epoch_count,
             learning_rate_multiplier=hp.learning_rate_multiplier,
             adapter_size=f"ADAPTER_SIZE_{ADAPTER_SIZE_WORDS[hp.adapter_size]}" if hp.adapter_size else None,
+            export_last_checkpoint_only=spec.export_last_checkpoint_only,
             labels=labels or None,
             validation_dataset=(
                 types.TuningValidationDataset(gcs_uri=spec.validation_dataset_uri)
@@ -269,6 +273,13 @@ class VertexAIBackend(TuningBackend):
             pre_tuned_model=job.pre_tuned_model.tuned_model_name if job.pre_tuned_model else None,
             pre_tuned_checkpoint_id=job.pre_tuned_model.checkpoint_id if job.pre_tuned_model else None,
         )
+
+    def set_default_checkpoint(self, client: genai.Client, tuned_model: str, checkpoint_id: str) -> dict[str, Any]:
+        """``models.update(default_checkpoint_id=...)``: google-genai's PATCH on the model version."""
+        from google.genai import types
+
+        client.models.update(model=tuned_model, config=types.UpdateModelConfig(default_checkpoint_id=checkpoint_id))
+        return rest(client, "get", tuned_model)
 
     def training_metrics(self, client: genai.Client, job: TuningJob) -> TrainingMetrics:
         """The job's TensorBoard time series (see :mod:`.vertex_metrics`)."""

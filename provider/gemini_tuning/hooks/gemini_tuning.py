@@ -187,6 +187,15 @@ class GeminiTuningHook(BaseHook):
             self.log.info("Tuned model %s does not exist (already deleted)", name)
         return deleted
 
+    def set_default_checkpoint(self, tuned_model: str, checkpoint_id: str) -> dict[str, Any]:
+        """Make a checkpoint the tuned model's default (what its endpoint serves); the updated model resource."""
+        if not self.capabilities.checkpoints:
+            raise InvalidInputError(f"{self.capabilities.label} tuned models have no checkpoints.")
+        with self._remote():
+            model = self.backend.set_default_checkpoint(self.client, tuned_model, str(checkpoint_id))
+        self.log.info("Checkpoint %s is now the default of %s", checkpoint_id, tuned_model)
+        return model
+
     def get_training_metrics(self, job: TuningJob) -> TrainingMetrics:
         """The job's training metrics (Vertex AI: its TensorBoard time series; Gemini API: its loss snapshots).
 

@@ -37,8 +37,9 @@ def job_id_for(dag_id: str, task_id: str, run_id: str, map_index: int = -1) -> s
 class CreateTuningJobOperator(TuningJobWaitMixin, BaseOperator):
     """Submit a supervised tuning job and (by default) wait for it, deferring if asked.
 
-    :param base_model: e.g. ``models/gemini-1.5-flash-001-tuning`` (Gemini API) or
-        ``gemini-2.0-flash-001`` (Vertex AI).
+    :param base_model: e.g. ``gemini-2.0-flash-001`` (Vertex AI) or
+        ``models/gemini-1.5-flash-001-tuning`` (Gemini API). Empty: the connection's backend's
+        default tunable model, so one DAG runs on either backend.
     :param training_dataset: the output of ``UploadTuningDatasetOperator`` or
         ``ValidateTuningDatasetOperator``, a URI of staged JSONL, or an inline list of examples
         (Gemini API only).
@@ -62,6 +63,8 @@ class CreateTuningJobOperator(TuningJobWaitMixin, BaseOperator):
         service reports that more than this share of the examples was truncated, or more than this
         many examples were dropped (Vertex AI data stats; off by default). Checked on every poll once
         the stats appear, before tuning starts, and once more at the end.
+    :param export_last_checkpoint_only: Vertex AI exports one checkpoint per epoch (each with its
+        own endpoint) unless this is ``True``; the summary lists them under ``checkpoints``.
     :param plot_loss_curve: write a PNG of the loss curve next to the staged dataset.
     """
 
@@ -89,7 +92,7 @@ class CreateTuningJobOperator(TuningJobWaitMixin, BaseOperator):
     def __init__(
         self,
         *,
-        base_model: str,
+        base_model: str | None = None,
         training_dataset: Any,
         validation_dataset: str | None = None,
         display_name: str | None = None,
@@ -111,6 +114,7 @@ class CreateTuningJobOperator(TuningJobWaitMixin, BaseOperator):
         pause_timeout_while_queued: bool = True,
         max_truncated_fraction: float | None = None,
         max_dropped_examples: int | None = None,
+        export_last_checkpoint_only: bool | None = None,
         plot_loss_curve: bool = True,
         gemini_conn_id: str = DEFAULT_CONN_ID,
         **kwargs: Any,
@@ -138,6 +142,7 @@ class CreateTuningJobOperator(TuningJobWaitMixin, BaseOperator):
         self.pause_timeout_while_queued = pause_timeout_while_queued
         self.max_truncated_fraction = max_truncated_fraction
         self.max_dropped_examples = max_dropped_examples
+        self.export_last_checkpoint_only = export_last_checkpoint_only
         self.plot_loss_curve = plot_loss_curve
         self.gemini_conn_id = gemini_conn_id
         self._job_name: str | None = None
@@ -252,7 +257,7 @@ class CreateTuningJobOperator(TuningJobWaitMixin, BaseOperator):
         ti = context["ti"]
         caps = self.hook.capabilities
         return TuningJobSpec(
-            base_model=self.base_model,
+            base_model=self.base_model or caps.default_base_model,
             training_examples=dataset.examples,
             training_dataset_uri=dataset.training_uri,
             # the held-out split is for evaluation; only a backend that takes one also tunes with it
@@ -269,6 +274,7 @@ class CreateTuningJobOperator(TuningJobWaitMixin, BaseOperator):
             ),
             job_id=self.job_id or job_id_for(ti.dag_id, ti.task_id, ti.run_id, getattr(ti, "map_index", -1)),
             labels=self.labels or {},
+            export_last_checkpoint_only=self.export_last_checkpoint_only,
         )
 
     def _submit_or_reattach(self, spec) -> TuningJob:
@@ -419,3 +425,61 @@ class DeleteTunedModelOperator(BaseOperator):
             self.log.info("No model to delete.")
             return False
         return GeminiTuningHook(gemini_conn_id=self.gemini_conn_id).delete_tuned_model(self.model_name)
+
+
+def tuned_model_name(value: Any, argument: str) -> str:
+    """A tuned model resource name, or the ``tuned_model`` of a :class:`TuningSummary` (dict, JSON, repr)."""
+    from gemini_tuning.contracts.tuning import TuningSummary
+    from gemini_tuning.exceptions import InvalidInputError
+
+    if isinstance(value, str) and "/models/" in value and not value.lstrip().startswith("{"):
+        return value.strip()
+    name = TuningSummary.parse(value, argument=argument).tuned_model
+    if not name:
+        raise InvalidInputError(f"`{argument}` is a tuning summary without a tuned model (the job did not succeed).")
+    return name
+
+
+class SetDefaultCheckpointOperator(BaseOperator):
+    """Make one checkpoint the tuned model's default: what its endpoint serves from then on (Vertex AI).
+
+    Uses google-genai's ``models.update(config=UpdateModelConfig(default_checkpoint_id=...))``. To
+    promote the best checkpoint of an evaluation run with ``checkpoints="all"``, template it:
+    ``checkpoint_id="{{ ti.xcom_pull(task_ids='evaluate')['best_checkpoint']['checkpoint_id'] }}"``.
+
+    :param tuned_model: the ``TuningSummary`` of the tuning task, or a tuned model resource name.
+    :param checkpoint_id: the checkpoint to make the default (see the summary's ``checkpoints``).
+    :return: ``{"tuned_model", "default_checkpoint_id", "model", "endpoint"}``, ``model`` being the
+        endpoint to call (the promoted checkpoint's).
+    """
+
+    template_fields: Sequence[str] = ("tuned_model", "checkpoint_id", "gemini_conn_id")
+    template_fields_renderers = {"tuned_model": "json"}
+
+    def __init__(
+        self,
+        *,
+        tuned_model: Any,
+        checkpoint_id: str | int,
+        gemini_conn_id: str = DEFAULT_CONN_ID,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.tuned_model = tuned_model
+        self.checkpoint_id = checkpoint_id
+        self.gemini_conn_id = gemini_conn_id
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        from gemini_tuning.exceptions import InvalidInputError
+        from gemini_tuning.hooks.gemini_tuning import GeminiTuningHook
+
+        name = tuned_model_name(self.tuned_model, "tuned_model")
+        if self.checkpoint_id in (None, ""):
+            raise InvalidInputError("`checkpoint_id` is empty: name one of the tuned model's checkpoints.")
+        checkpoint_id = str(self.checkpoint_id)
+        model = GeminiTuningHook(gemini_conn_id=self.gemini_conn_id).set_default_checkpoint(name, checkpoint_id)
+        endpoint = next(
+            (d.get("endpoint") for d in model.get("deployedModels") or [] if d.get("checkpointId") == checkpoint_id),
+            None,
+        )
+        return {"tuned_model": name, "default_checkpoint_id": checkpoint_id, "model": endpoint, "endpoint": endpoint}
