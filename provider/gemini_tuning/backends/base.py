@@ -81,6 +81,8 @@ class Capabilities:
     continuous_tuning: bool = False
     #: the service reports statistics of the training data (examples, tokens, truncated/dropped)
     data_stats: bool = False
+    #: jobs take ``service_account``, ``kms_key_name`` (CMEK) and ``tuning_mode``
+    enterprise_fields: bool = False
 
 
 class TuningBackend(ABC):
@@ -153,6 +155,9 @@ class TuningBackend(ABC):
                 f"`validation_dataset` is not supported by the {caps.name} backend: {caps.label} tunes on the "
                 "training set only (keep the held-out split for evaluation)."
             )
+        given = [f for f in ("service_account", "kms_key_name", "tuning_mode") if getattr(spec, f) not in (None, "")]
+        if given and not caps.enterprise_fields:
+            raise InvalidInputError(f"`{given[0]}` is not supported by {caps.label} (it is a Vertex AI field).")
 
     # -- remote calls ------------------------------------------------------------------
     @abstractmethod

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from gemini_tuning.backends.base import Capabilities, Limits, TuningBackend, iso
 from gemini_tuning.backends.genai_private import rest
+from gemini_tuning.backends.vertex_enterprise import check_enterprise_fields, enterprise_config
 from gemini_tuning.exceptions import InvalidInputError, NotFoundError, TuningJobTimeout, service_error, translate_errors
 from gemini_tuning.models import (
     ADAPTER_SIZE_WORDS,
@@ -51,6 +52,7 @@ CAPABILITIES = Capabilities(
     continuous_tuning=True,
     default_base_model="gemini-2.0-flash-001",
     data_stats=True,
+    enterprise_fields=True,
 )
 
 #: The label that carries the provider's retry-safe job id (``job_id_for``) on Vertex AI jobs.
@@ -101,6 +103,7 @@ class VertexAIBackend(TuningBackend):
         for uri in filter(None, (spec.training_dataset_uri, spec.validation_dataset_uri)):
             if not uri.startswith("gs://"):
                 raise InvalidInputError(f"Vertex AI reads datasets from Cloud Storage; `{uri}` is not a gs:// URI.")
+        check_enterprise_fields(spec, self.settings.location)
 
     def create(self, client: genai.Client, spec: TuningJobSpec) -> TuningJob:
         from google.genai import types
@@ -116,6 +119,7 @@ class VertexAIBackend(TuningBackend):
             learning_rate_multiplier=hp.learning_rate_multiplier,
             adapter_size=f"ADAPTER_SIZE_{ADAPTER_SIZE_WORDS[hp.adapter_size]}" if hp.adapter_size else None,
             export_last_checkpoint_only=spec.export_last_checkpoint_only,
+            **enterprise_config(spec),
             labels=labels or None,
             validation_dataset=(
                 types.TuningValidationDataset(gcs_uri=spec.validation_dataset_uri)
@@ -272,6 +276,9 @@ class VertexAIBackend(TuningBackend):
             experiment=job.experiment,
             pre_tuned_model=job.pre_tuned_model.tuned_model_name if job.pre_tuned_model else None,
             pre_tuned_checkpoint_id=job.pre_tuned_model.checkpoint_id if job.pre_tuned_model else None,
+            service_account=job.service_account,
+            kms_key_name=job.encryption_spec.kms_key_name if job.encryption_spec else None,
+            tuning_mode=spec.tuning_mode.value if spec and spec.tuning_mode else None,
         )
 
     def set_default_checkpoint(self, client: genai.Client, tuned_model: str, checkpoint_id: str) -> dict[str, Any]:
