@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import itertools
-import time
 from typing import TYPE_CHECKING, Any
 
 from gemini_tuning.backends.base import Capabilities, Limits, TuningBackend, iso
 from gemini_tuning.backends.genai_private import rest
 from gemini_tuning.backends.vertex_enterprise import check_enterprise_fields, enterprise_config
-from gemini_tuning.exceptions import InvalidInputError, NotFoundError, TuningJobTimeout, service_error, translate_errors
+from gemini_tuning.exceptions import InvalidInputError
 from gemini_tuning.models import (
     ADAPTER_SIZE_WORDS,
     Checkpoint,
@@ -168,64 +167,11 @@ class VertexAIBackend(TuningBackend):
         """Failed Vertex jobs stay as history; a new job with the same label supersedes them."""
 
     def delete_model(self, client: genai.Client, name: str) -> bool:
-        """Delete a tuned model given its endpoint or model name; ``False`` when it is already gone.
+        """Delete a tuned model (endpoint, ``ID@N`` version or whole ``ID``) and every checkpoint
+        endpoint it has; ``False`` when it is already gone (see :mod:`.vertex_cleanup`)."""
+        from gemini_tuning.backends.vertex_cleanup import delete_tuned_model
 
-        Vertex AI refuses to delete a deployed model or an endpoint with models on it, so this
-        undeploys the model from its endpoint, deletes the (tuning-created) endpoint once it is
-        empty, then deletes the model, waiting for each long-running operation.
-        """
-        try:
-            with translate_errors():
-                models = self._undeploy_for_delete(client, name)
-        except NotFoundError:
-            return False
-        with translate_errors():
-            for model_name in sorted(models):
-                try:
-                    self._wait(client, rest(client, "delete", model_name))
-                except NotFoundError:
-                    pass
-        return True
-
-    def _undeploy_for_delete(self, client: genai.Client, name: str) -> set[str]:
-        """Undeploy what stands in the way of deleting ``name``; return the model names to delete."""
-        if "/endpoints/" in name:
-            endpoint = rest(client, "get", name)
-            models = {d["model"].split("@")[0] for d in endpoint.get("deployedModels") or []}
-            self._undeploy(client, endpoint)
-            self._wait(client, rest(client, "delete", name))
-            for model in models:  # the endpoints of the model's other checkpoints
-                self._undeploy_for_delete(client, model)
-            return models
-        model = rest(client, "get", name.split("@")[0])
-        for endpoint_name in {d["endpoint"] for d in model.get("deployedModels") or []}:
-            endpoint = rest(client, "get", endpoint_name)
-            if not self._undeploy(client, endpoint, only=model["name"]):
-                self._wait(client, rest(client, "delete", endpoint_name))
-        return {model["name"]}
-
-    def _undeploy(self, client: genai.Client, endpoint: dict, only: str | None = None) -> list[dict]:
-        """Undeploy models (all, or only versions of ``only``) from ``endpoint``; return those left."""
-        left = []
-        for deployed in endpoint.get("deployedModels") or []:
-            if only and deployed["model"].split("@")[0] != only:
-                left.append(deployed)
-                continue
-            body = {"deployedModelId": deployed["id"]}
-            self._wait(client, rest(client, "post", f"{endpoint['name']}:undeployModel", body))
-        return left
-
-    def _wait(self, client: genai.Client, operation: dict, timeout: float = 600.0) -> None:
-        """Poll a Vertex long-running operation until done; raise its error if it failed."""
-        deadline = time.monotonic() + timeout
-        while not operation.get("done"):
-            if time.monotonic() > deadline:
-                raise TuningJobTimeout(f"Operation {operation.get('name')} did not finish within {timeout:g}s.")
-            time.sleep(1.0)
-            operation = rest(client, "get", operation["name"])
-        if operation.get("error"):
-            error = operation["error"]
-            raise service_error(error.get("message") or "the operation failed", status=_status_name(error))
+        return delete_tuned_model(client, name)
 
     def parse(self, job: Any) -> TuningJob:
         """A google-genai ``TuningJob`` as a :class:`TuningJob`."""
@@ -339,11 +285,3 @@ def _distribution(dist: Any) -> TokenDistribution | None:
         return None
     fields = ("sum", "min", "max", "mean", "median", "p5", "p95")
     return TokenDistribution(**{field: getattr(dist, field, None) for field in fields})
-
-
-def _status_name(error: dict) -> str | None:
-    """The google.rpc code of an operation's error as its status name (``9`` -> ``FAILED_PRECONDITION``)."""
-    from google.rpc import code_pb2
-
-    code = error.get("code")
-    return code_pb2.Code.Name(code) if isinstance(code, int) and code in code_pb2.Code.values() else None

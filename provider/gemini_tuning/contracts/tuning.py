@@ -152,3 +152,37 @@ def _seconds_between(start: str | None, end: str | None) -> float | None:
 
 def _parse_time(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+class CheckpointChoice(XComContract):
+    """The checkpoint a downstream task picked: an ``EvaluationSummary``'s ``best_checkpoint``
+    (evaluated with ``checkpoints="all"``), or one checkpoint entry (``{"checkpoint_id": ...}``).
+
+    Only those fields are read, so any evaluation summary version with them parses.
+    """
+
+    kind: ClassVar[str] = "checkpoint id or evaluation summary"
+    SCHEMA_VERSION: ClassVar[int] = 1
+
+    checkpoint_id: str | None = None
+    best_checkpoint: Checkpoint | None = None
+
+    @classmethod
+    def checkpoint_id_of(cls, value: Any, *, argument: str = "checkpoint_id") -> str:
+        """``value`` as a checkpoint id: an id (``2``, ``"2"``), or the chosen checkpoint of a summary."""
+        from gemini_tuning.exceptions import InvalidInputError
+
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)
+        if isinstance(value, str) and not value.lstrip().startswith("{") and value.strip():
+            return value.strip()
+        if value in (None, ""):
+            raise InvalidInputError(f"`{argument}` is empty: name one of the tuned model's checkpoints.")
+        choice = cls.parse(value, argument=argument)
+        chosen = choice.best_checkpoint.checkpoint_id if choice.best_checkpoint else choice.checkpoint_id
+        if not chosen:
+            raise InvalidInputError(
+                f"`{argument}` is an evaluation summary without a `best_checkpoint`: evaluate with "
+                'checkpoints="all" to rank the checkpoints, or name one.'
+            )
+        return chosen

@@ -460,23 +460,24 @@ class SetDefaultCheckpointOperator(BaseOperator):
     """Make one checkpoint the tuned model's default: what its endpoint serves from then on (Vertex AI).
 
     Uses google-genai's ``models.update(config=UpdateModelConfig(default_checkpoint_id=...))``. To
-    promote the best checkpoint of an evaluation run with ``checkpoints="all"``, template it:
-    ``checkpoint_id="{{ ti.xcom_pull(task_ids='evaluate')['best_checkpoint']['checkpoint_id'] }}"``.
+    promote the best checkpoint of an evaluation run with ``checkpoints="all"``, pass that
+    evaluation's output: ``checkpoint_id=evaluate.output``.
 
     :param tuned_model: the ``TuningSummary`` of the tuning task, or a tuned model resource name.
-    :param checkpoint_id: the checkpoint to make the default (see the summary's ``checkpoints``).
+    :param checkpoint_id: the checkpoint to make the default (see the summary's ``checkpoints``), or
+        an ``EvaluationSummary`` whose ``best_checkpoint`` it is.
     :return: ``{"tuned_model", "default_checkpoint_id", "model", "endpoint"}``, ``model`` being the
         endpoint to call (the promoted checkpoint's).
     """
 
     template_fields: Sequence[str] = ("tuned_model", "checkpoint_id", "gemini_conn_id")
-    template_fields_renderers = {"tuned_model": "json"}
+    template_fields_renderers = {"tuned_model": "json", "checkpoint_id": "json"}
 
     def __init__(
         self,
         *,
         tuned_model: Any,
-        checkpoint_id: str | int,
+        checkpoint_id: Any,
         gemini_conn_id: str = DEFAULT_CONN_ID,
         **kwargs: Any,
     ) -> None:
@@ -486,13 +487,11 @@ class SetDefaultCheckpointOperator(BaseOperator):
         self.gemini_conn_id = gemini_conn_id
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from gemini_tuning.exceptions import InvalidInputError
+        from gemini_tuning.contracts.tuning import CheckpointChoice
         from gemini_tuning.hooks.gemini_tuning import GeminiTuningHook
 
         name = tuned_model_name(self.tuned_model, "tuned_model")
-        if self.checkpoint_id in (None, ""):
-            raise InvalidInputError("`checkpoint_id` is empty: name one of the tuned model's checkpoints.")
-        checkpoint_id = str(self.checkpoint_id)
+        checkpoint_id = CheckpointChoice.checkpoint_id_of(self.checkpoint_id)
         model = GeminiTuningHook(gemini_conn_id=self.gemini_conn_id).set_default_checkpoint(name, checkpoint_id)
         endpoint = next(
             (d.get("endpoint") for d in model.get("deployedModels") or [] if d.get("checkpointId") == checkpoint_id),

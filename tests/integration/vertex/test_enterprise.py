@@ -73,4 +73,3 @@ def test_the_gemini_api_refuses_them_before_any_request(gemini_conn, emulator, f
     with pytest.raises(InvalidInputError, match=f"`{field}` is not supported by Gemini API"):
         op.execute({"ti": FakeTI()})
     assert stat(emulator, "jobs_created") == 0
-
