@@ -146,6 +146,12 @@ class TuningBackend(ABC):
             )
         if spec.labels and not caps.labels:
             raise InvalidInputError(f"`labels` are not supported by {caps.label}; tuned models there have none.")
+        if spec.pre_tuned_model and not caps.continuous_tuning:
+            raise InvalidInputError(
+                f"`pre_tuned_model` is not supported by {caps.label}: it cannot continue a tuned model."
+            )
+        if spec.pre_tuned_checkpoint_id and not spec.pre_tuned_model:
+            raise InvalidInputError("`checkpoint_id` needs `pre_tuned_model`: it names a checkpoint of that model.")
         if spec.export_last_checkpoint_only is not None and not caps.checkpoints:
             raise InvalidInputError(
                 f"`export_last_checkpoint_only` is not supported by {caps.label}: tuned models there have no checkpoints."

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 from typing import TYPE_CHECKING, Any
 
 from gemini_tuning.backends.base import Capabilities, Limits, TuningBackend, iso
@@ -54,6 +55,8 @@ CAPABILITIES = Capabilities(
     enterprise_fields=True,
 )
 
+_TUNED_MODEL = re.compile(r"projects/[^/]+/locations/[^/]+/models/[^/@]+(@[^/]+)?")
+
 #: The label that carries the provider's retry-safe job id (``job_id_for``) on Vertex AI jobs.
 AIRFLOW_JOB_ID_LABEL = "airflow-job-id"
 
@@ -97,6 +100,11 @@ class VertexAIBackend(TuningBackend):
 
     def check_spec(self, spec: TuningJobSpec) -> None:
         super().check_spec(spec)
+        if spec.pre_tuned_model and not _TUNED_MODEL.fullmatch(spec.pre_tuned_model):
+            raise InvalidInputError(
+                f"`pre_tuned_model` {spec.pre_tuned_model!r} is not a Vertex AI tuned model: expected "
+                "projects/PROJECT/locations/LOCATION/models/ID (optionally @VERSION), e.g. a TuningSummary's `tuned_model`."
+            )
         if not spec.training_dataset_uri:
             raise InvalidInputError("Vertex AI reads the training data from a gs:// URI; none was given.")
         for uri in filter(None, (spec.training_dataset_uri, spec.validation_dataset_uri)):
@@ -126,8 +134,10 @@ class VertexAIBackend(TuningBackend):
                 else None
             ),
         )
+        if spec.pre_tuned_model:  # google-genai sends a projects/... base model as preTunedModel
+            config.pre_tuned_model_checkpoint_id = spec.pre_tuned_checkpoint_id
         job = client.tunings.tune(
-            base_model=spec.base_model,
+            base_model=spec.pre_tuned_model or spec.base_model,
             training_dataset=types.TuningDataset(gcs_uri=spec.training_dataset_uri),
             config=config,
         )
@@ -190,7 +200,7 @@ class VertexAIBackend(TuningBackend):
             backend=CAPABILITIES.name,
             state=state,
             display_name=job.tuned_model_display_name,
-            base_model=job.base_model,
+            base_model=job.base_model or (job.pre_tuned_model.base_model if job.pre_tuned_model else None),
             completed_percent=100.0 if state is JobState.SUCCEEDED else None,
             total_steps=stats.tuning_step_count if stats else None,
             tuned_model=job.tuned_model.model if job.tuned_model else None,

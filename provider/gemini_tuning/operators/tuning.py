@@ -40,6 +40,11 @@ class CreateTuningJobOperator(TuningJobWaitMixin, BaseOperator):
     :param base_model: e.g. ``gemini-2.0-flash-001`` (Vertex AI) or
         ``models/gemini-1.5-flash-001-tuning`` (Gemini API). Empty: the connection's backend's
         default tunable model, so one DAG runs on either backend.
+    :param pre_tuned_model: continuous tuning (Vertex AI): the tuned model to continue from, a
+        ``projects/.../models/ID[@VERSION]`` name or last run's ``TuningSummary``. ``base_model``
+        is then not given. Without ``display_name`` the result is the next version (``@N+1``) of that
+        model; with one, a new model.
+    :param checkpoint_id: with ``pre_tuned_model``: the checkpoint to continue from (default: its default one).
     :param training_dataset: the output of ``UploadTuningDatasetOperator`` or
         ``ValidateTuningDatasetOperator``, a URI of staged JSONL, or an inline list of examples
         (Gemini API only).
@@ -75,6 +80,8 @@ class CreateTuningJobOperator(TuningJobWaitMixin, BaseOperator):
     template_fields: Sequence[str] = (
         "base_model",
         "training_dataset",
+        "pre_tuned_model",
+        "checkpoint_id",
         "validation_dataset",
         "display_name",
         "description",
@@ -101,6 +108,8 @@ class CreateTuningJobOperator(TuningJobWaitMixin, BaseOperator):
         *,
         base_model: str | None = None,
         training_dataset: Any,
+        pre_tuned_model: Any = None,
+        checkpoint_id: str | int | None = None,
         validation_dataset: str | None = None,
         display_name: str | None = None,
         description: str | None = None,
@@ -132,6 +141,8 @@ class CreateTuningJobOperator(TuningJobWaitMixin, BaseOperator):
         super().__init__(**kwargs)
         self.base_model = base_model
         self.training_dataset = training_dataset
+        self.pre_tuned_model = pre_tuned_model
+        self.checkpoint_id = checkpoint_id
         self.validation_dataset = validation_dataset
         self.display_name = display_name
         self.description = description
@@ -265,18 +276,28 @@ class CreateTuningJobOperator(TuningJobWaitMixin, BaseOperator):
         )
 
     def _spec(self, context: Context, dataset):
+        from gemini_tuning.exceptions import InvalidInputError
         from gemini_tuning.models import Hyperparameters, TuningJobSpec
 
         ti = context["ti"]
         caps = self.hook.capabilities
+        pre_tuned = tuned_model_name(self.pre_tuned_model, "pre_tuned_model") if self.pre_tuned_model else None
+        if pre_tuned and self.base_model:
+            raise InvalidInputError(
+                "Give `base_model` or `pre_tuned_model`, not both: a continued model keeps its base."
+            )
+        # a continued model without a new display name becomes its next version: invent none then
+        default_name = None if pre_tuned else f"{ti.dag_id}.{ti.task_id}"[: caps.display_name_max]
         return TuningJobSpec(
-            base_model=self.base_model or caps.default_base_model,
+            base_model=pre_tuned or self.base_model or caps.default_base_model,
+            pre_tuned_model=pre_tuned,
+            pre_tuned_checkpoint_id=str(self.checkpoint_id) if self.checkpoint_id not in (None, "") else None,
             training_examples=dataset.examples,
             training_dataset_uri=dataset.training_uri,
             # the held-out split is for evaluation; only a backend that takes one also tunes with it
             validation_dataset_uri=dataset.validation_uri if caps.validation_dataset else None,
             example_count=dataset.example_count,
-            display_name=self.display_name or f"{ti.dag_id}.{ti.task_id}"[: caps.display_name_max],
+            display_name=self.display_name or default_name,
             description=self.description,
             hyperparameters=Hyperparameters.parse(
                 epoch_count=self.epoch_count,
@@ -448,7 +469,7 @@ def tuned_model_name(value: Any, argument: str) -> str:
     from gemini_tuning.contracts.tuning import TuningSummary
     from gemini_tuning.exceptions import InvalidInputError
 
-    if isinstance(value, str) and "/models/" in value and not value.lstrip().startswith("{"):
+    if isinstance(value, str) and not value.lstrip().startswith("{"):
         return value.strip()
     name = TuningSummary.parse(value, argument=argument).tuned_model
     if not name:
