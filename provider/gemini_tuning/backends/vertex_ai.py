@@ -105,6 +105,12 @@ class VertexAIBackend(TuningBackend):
                 f"`pre_tuned_model` {spec.pre_tuned_model!r} is not a Vertex AI tuned model: expected "
                 "projects/PROJECT/locations/LOCATION/models/ID (optionally @VERSION), e.g. a TuningSummary's `tuned_model`."
             )
+        region = spec.pre_tuned_model.split("/")[3] if spec.pre_tuned_model else self.settings.location
+        if region != self.settings.location:
+            raise InvalidInputError(
+                f"`pre_tuned_model` is a model in {region!r}, but the connection tunes in "
+                f"{self.settings.location!r}: a job continues a tuned model of its own region."
+            )
         if not spec.training_dataset_uri:
             raise InvalidInputError("Vertex AI reads the training data from a gs:// URI; none was given.")
         for uri in filter(None, (spec.training_dataset_uri, spec.validation_dataset_uri)):

@@ -1,4 +1,4 @@
-"""Vertex AI enterprise fields: service account, CMEK key and tuning mode, checked before any request."""
+"""Vertex AI enterprise fields (service account, CMEK key, tuning mode) and regions, checked before any request."""
 
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ KEY = "projects/keys-project/locations/us-central1/keyRings/tuning/cryptoKeys/mo
 
 
 def tune(conn_id, emulator, wait=True, **kwargs):
+    kwargs.setdefault("base_model", None if kwargs.get("pre_tuned_model") else "gemini-2.0-flash-001")
     return CreateTuningJobOperator(
         task_id="tune",
-        base_model="gemini-2.0-flash-001",
         training_dataset=write_vertex_dataset(emulator.gcs_root, next_number_examples(40), "enterprise.jsonl"),
         epoch_count=2,
         poll_interval=0.02,
@@ -55,6 +55,10 @@ def test_adapter_tuning_keeps_its_adapter_size(vertex_conn, emulator):
         ({"kms_key_name": KEY.replace("us-central1", "europe-west4")}, "key in 'europe-west4'.*'us-central1'"),
         ({"tuning_mode": "full", "adapter_size": 4}, "`adapter_size` applies to adapter tuning only"),
         ({"tuning_mode": "lora"}, "`tuning_mode` must be 'full' or 'adapter'"),
+        (
+            {"pre_tuned_model": "projects/demo-project/locations/europe-west4/models/1@1"},
+            "model in 'europe-west4'.*tunes in 'us-central1'",
+        ),
     ],
 )
 def test_bad_fields_fail_before_any_request(vertex_conn, emulator, fields, message):
