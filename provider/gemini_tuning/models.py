@@ -258,6 +258,10 @@ class TuningJob(BaseModel):
     #: continuous tuning: the tuned model (version) and checkpoint the job started from
     pre_tuned_model: str | None = None
     pre_tuned_checkpoint_id: str | None = None
+    #: Vertex enterprise fields, as the service echoes them
+    service_account: str | None = None
+    kms_key_name: str | None = None
+    tuning_mode: str | None = None
 
     @property
     def done(self) -> bool:

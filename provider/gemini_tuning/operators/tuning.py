@@ -70,6 +70,9 @@ class CreateTuningJobOperator(TuningJobWaitMixin, BaseOperator):
         the stats appear, before tuning starts, and once more at the end.
     :param export_last_checkpoint_only: Vertex AI exports one checkpoint per epoch (each with its
         own endpoint) unless this is ``True``; the summary lists them under ``checkpoints``.
+    :param service_account, kms_key_name, tuning_mode: Vertex AI enterprise fields: the service
+        account the job runs as, the Cloud KMS key (CMEK, in the job's region) that encrypts the job,
+        model and endpoints, and ``full`` or ``adapter`` tuning. Checked before any request.
     :param plot_loss_curve: write a PNG of the loss curve next to the staged dataset.
     """
 
@@ -87,6 +90,9 @@ class CreateTuningJobOperator(TuningJobWaitMixin, BaseOperator):
         "learning_rate_multiplier",
         "adapter_size",
         "labels",
+        "service_account",
+        "kms_key_name",
+        "tuning_mode",
         "job_id",
         "prompt_template",
         "gemini_conn_id",
@@ -124,6 +130,9 @@ class CreateTuningJobOperator(TuningJobWaitMixin, BaseOperator):
         max_truncated_fraction: float | None = None,
         max_dropped_examples: int | None = None,
         export_last_checkpoint_only: bool | None = None,
+        service_account: str | None = None,
+        kms_key_name: str | None = None,
+        tuning_mode: str | None = None,
         plot_loss_curve: bool = True,
         gemini_conn_id: str = DEFAULT_CONN_ID,
         **kwargs: Any,
@@ -154,6 +163,9 @@ class CreateTuningJobOperator(TuningJobWaitMixin, BaseOperator):
         self.max_truncated_fraction = max_truncated_fraction
         self.max_dropped_examples = max_dropped_examples
         self.export_last_checkpoint_only = export_last_checkpoint_only
+        self.service_account = service_account
+        self.kms_key_name = kms_key_name
+        self.tuning_mode = tuning_mode
         self.plot_loss_curve = plot_loss_curve
         self.gemini_conn_id = gemini_conn_id
         self._job_name: str | None = None
@@ -296,6 +308,9 @@ class CreateTuningJobOperator(TuningJobWaitMixin, BaseOperator):
             job_id=self.job_id or job_id_for(ti.dag_id, ti.task_id, ti.run_id, getattr(ti, "map_index", -1)),
             labels=self.labels or {},
             export_last_checkpoint_only=self.export_last_checkpoint_only,
+            service_account=self.service_account or None,
+            kms_key_name=self.kms_key_name or None,
+            tuning_mode=self.tuning_mode or None,
         )
 
     def _submit_or_reattach(self, spec) -> TuningJob:
