@@ -258,7 +258,7 @@ class TuningJob(BaseModel):
     #: continuous tuning: the tuned model (version) and checkpoint the job started from
     pre_tuned_model: str | None = None
     pre_tuned_checkpoint_id: str | None = None
-    #: Vertex enterprise fields as the service echoes them (``tuning_mode``: ``TUNING_MODE_FULL``...)
+    #: Vertex enterprise fields, as the service echoes them
     service_account: str | None = None
     kms_key_name: str | None = None
     tuning_mode: str | None = None

@@ -73,6 +73,8 @@ class Capabilities:
     labels: bool
     #: ``base_model`` must look like this, for the error message
     base_model_example: str
+    #: jobs take ``service_account``, ``kms_key_name`` (CMEK) and ``tuning_mode``
+    enterprise_fields: bool = False
     #: what ``CreateTuningJobOperator`` tunes when no ``base_model`` is given (DAGs stay backend-neutral)
     default_base_model: str = ""
     #: tuned models have checkpoints (one per epoch, or the last only), one of them the default
@@ -81,8 +83,6 @@ class Capabilities:
     continuous_tuning: bool = False
     #: the service reports statistics of the training data (examples, tokens, truncated/dropped)
     data_stats: bool = False
-    #: jobs take ``service_account``, ``kms_key_name`` (CMEK) and ``tuning_mode``
-    enterprise_fields: bool = False
 
 
 class TuningBackend(ABC):
@@ -146,6 +146,9 @@ class TuningBackend(ABC):
             )
         if spec.labels and not caps.labels:
             raise InvalidInputError(f"`labels` are not supported by {caps.label}; tuned models there have none.")
+        for field in ("service_account", "kms_key_name", "tuning_mode"):
+            if getattr(spec, field) and not caps.enterprise_fields:
+                raise InvalidInputError(f"`{field}` is not supported by {caps.label}; it is a Vertex AI field.")
         if spec.pre_tuned_model and not caps.continuous_tuning:
             raise InvalidInputError(
                 f"`pre_tuned_model` is not supported by {caps.label}: it cannot continue a tuned model."
@@ -161,9 +164,6 @@ class TuningBackend(ABC):
                 f"`validation_dataset` is not supported by the {caps.name} backend: {caps.label} tunes on the "
                 "training set only (keep the held-out split for evaluation)."
             )
-        given = [f for f in ("service_account", "kms_key_name", "tuning_mode") if getattr(spec, f) not in (None, "")]
-        if given and not caps.enterprise_fields:
-            raise InvalidInputError(f"`{given[0]}` is not supported by {caps.label} (it is a Vertex AI field).")
 
     # -- remote calls ------------------------------------------------------------------
     @abstractmethod

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 
 from gemini_tuning.backends.base import Capabilities, Limits, TuningBackend, iso
 from gemini_tuning.backends.genai_private import rest
-from gemini_tuning.backends.vertex_enterprise import check_enterprise_fields, enterprise_config
 from gemini_tuning.exceptions import InvalidInputError
 from gemini_tuning.models import (
     ADAPTER_SIZE_WORDS,
@@ -50,11 +49,22 @@ CAPABILITIES = Capabilities(
     base_model_example="gemini-2.0-flash-001",
     checkpoints=True,
     continuous_tuning=True,
+    enterprise_fields=True,
     default_base_model="gemini-2.0-flash-001",
     data_stats=True,
-    enterprise_fields=True,
 )
 
+_SERVICE_ACCOUNT = re.compile(
+    r"[a-z][a-z0-9-]{4,28}[a-z0-9]@[a-z0-9-]+\.iam\.gserviceaccount\.com|\d+-compute@developer\.gserviceaccount\.com"
+)
+_KMS_KEY = re.compile(r"projects/[^/]+/locations/(?P<location>[^/]+)/keyRings/[^/]+/cryptoKeys/[^/]+")
+#: ``tuning_mode`` as users write it -> Vertex's enum
+TUNING_MODES = {
+    "full": "TUNING_MODE_FULL",
+    "adapter": "TUNING_MODE_PEFT_ADAPTER",
+    "tuning_mode_full": "TUNING_MODE_FULL",
+    "tuning_mode_peft_adapter": "TUNING_MODE_PEFT_ADAPTER",
+}
 _TUNED_MODEL = re.compile(r"projects/[^/]+/locations/[^/]+/models/[^/@]+(@[^/]+)?")
 
 #: The label that carries the provider's retry-safe job id (``job_id_for``) on Vertex AI jobs.
@@ -111,12 +121,41 @@ class VertexAIBackend(TuningBackend):
                 f"`pre_tuned_model` is a model in {region!r}, but the connection tunes in "
                 f"{self.settings.location!r}: a job continues a tuned model of its own region."
             )
+        self._check_enterprise_fields(spec)
         if not spec.training_dataset_uri:
             raise InvalidInputError("Vertex AI reads the training data from a gs:// URI; none was given.")
         for uri in filter(None, (spec.training_dataset_uri, spec.validation_dataset_uri)):
             if not uri.startswith("gs://"):
                 raise InvalidInputError(f"Vertex AI reads datasets from Cloud Storage; `{uri}` is not a gs:// URI.")
-        check_enterprise_fields(spec, self.settings.location)
+
+    def _check_enterprise_fields(self, spec: TuningJobSpec) -> None:
+        if spec.service_account and not _SERVICE_ACCOUNT.fullmatch(spec.service_account):
+            raise InvalidInputError(
+                f"`service_account` {spec.service_account!r} is not a service account email "
+                "(NAME@PROJECT.iam.gserviceaccount.com or PROJECT_NUMBER-compute@developer.gserviceaccount.com)."
+            )
+        if spec.kms_key_name:
+            key = _KMS_KEY.fullmatch(spec.kms_key_name)
+            if not key:
+                raise InvalidInputError(
+                    f"`kms_key_name` {spec.kms_key_name!r} is not a Cloud KMS key "
+                    "(projects/P/locations/L/keyRings/R/cryptoKeys/K)."
+                )
+            if key["location"] != self.settings.location:
+                raise InvalidInputError(
+                    f"`kms_key_name` is in {key['location']}, but the job runs in {self.settings.location}: "
+                    "Vertex AI needs a key in the job's own region."
+                )
+        if spec.tuning_mode and spec.tuning_mode.lower() not in TUNING_MODES:
+            raise InvalidInputError(f"`tuning_mode` must be `full` or `adapter`, got {spec.tuning_mode!r}.")
+        if (
+            spec.tuning_mode
+            and TUNING_MODES[spec.tuning_mode.lower()] == "TUNING_MODE_FULL"
+            and spec.hyperparameters.adapter_size
+        ):
+            raise InvalidInputError(
+                "`adapter_size` is for adapter tuning; full tuning (`tuning_mode='full'`) takes none."
+            )
 
     def create(self, client: genai.Client, spec: TuningJobSpec) -> TuningJob:
         from google.genai import types
@@ -132,7 +171,12 @@ class VertexAIBackend(TuningBackend):
             learning_rate_multiplier=hp.learning_rate_multiplier,
             adapter_size=f"ADAPTER_SIZE_{ADAPTER_SIZE_WORDS[hp.adapter_size]}" if hp.adapter_size else None,
             export_last_checkpoint_only=spec.export_last_checkpoint_only,
-            **enterprise_config(spec),
+            tuning_mode=TUNING_MODES[spec.tuning_mode.lower()] if spec.tuning_mode else None,
+            encryption_spec=types.EncryptionSpec(kms_key_name=spec.kms_key_name) if spec.kms_key_name else None,
+            # google-genai's config has no service account: it goes in the request body
+            http_options=types.HttpOptions(extra_body={"serviceAccount": spec.service_account})
+            if spec.service_account
+            else None,
             labels=labels or None,
             validation_dataset=(
                 types.TuningValidationDataset(gcs_uri=spec.validation_dataset_uri)
@@ -240,7 +284,7 @@ class VertexAIBackend(TuningBackend):
             pre_tuned_checkpoint_id=job.pre_tuned_model.checkpoint_id if job.pre_tuned_model else None,
             service_account=job.service_account,
             kms_key_name=job.encryption_spec.kms_key_name if job.encryption_spec else None,
-            tuning_mode=spec.tuning_mode.value if spec and spec.tuning_mode else None,
+            tuning_mode=_tuning_mode(job),
         )
 
     def set_default_checkpoint(self, client: genai.Client, tuned_model: str, checkpoint_id: str) -> dict[str, Any]:
@@ -264,6 +308,11 @@ class VertexAIBackend(TuningBackend):
         steps_per_epoch = -(-total // epochs) if total and epochs else None
         missing = None if series else f"the TensorBoard of {job.experiment} has no time series yet"
         return TrainingMetrics(series=series, steps_per_epoch=steps_per_epoch, missing=missing)
+
+
+def _tuning_mode(job: Any) -> str | None:
+    mode = job.supervised_tuning_spec.tuning_mode if job.supervised_tuning_spec else None
+    return {"TUNING_MODE_FULL": "full", "TUNING_MODE_PEFT_ADAPTER": "adapter"}.get(mode.value) if mode else None
 
 
 def _completed_epochs(job: Any, state: JobState) -> int | None:

@@ -71,9 +71,8 @@ class CreateTuningJobOperator(TuningJobWaitMixin, BaseOperator):
     :param export_last_checkpoint_only: Vertex AI exports one checkpoint per epoch (each with its
         own endpoint) unless this is ``True``; the summary lists them under ``checkpoints``.
     :param service_account, kms_key_name, tuning_mode: Vertex AI enterprise fields: the service
-        account the job runs as (``NAME@PROJECT.iam.gserviceaccount.com``), a Cloud KMS key in the
-        connection's region that encrypts what the job creates (CMEK), and ``"full"`` or
-        ``"adapter"`` tuning (``adapter_size`` is for adapter tuning only). Checked before any request.
+        account the job runs as, the Cloud KMS key (CMEK, in the job's region) that encrypts the job,
+        model and endpoints, and ``full`` or ``adapter`` tuning. Checked before any request.
     :param plot_loss_curve: write a PNG of the loss curve next to the staged dataset.
     """
 
@@ -91,10 +90,10 @@ class CreateTuningJobOperator(TuningJobWaitMixin, BaseOperator):
         "learning_rate_multiplier",
         "adapter_size",
         "labels",
-        "job_id",
         "service_account",
         "kms_key_name",
         "tuning_mode",
+        "job_id",
         "prompt_template",
         "gemini_conn_id",
     )
@@ -311,7 +310,7 @@ class CreateTuningJobOperator(TuningJobWaitMixin, BaseOperator):
             export_last_checkpoint_only=self.export_last_checkpoint_only,
             service_account=self.service_account or None,
             kms_key_name=self.kms_key_name or None,
-            tuning_mode=getattr(self.tuning_mode, "value", self.tuning_mode) or None,
+            tuning_mode=self.tuning_mode or None,
         )
 
     def _submit_or_reattach(self, spec) -> TuningJob:
