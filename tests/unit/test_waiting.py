@@ -127,7 +127,7 @@ def test_a_job_gone_while_waiting_is_a_failed_job():
 # -- events --------------------------------------------------------------------------------------
 def test_unknown_status_is_a_clear_error():
     with pytest.raises(
-        GeminiTuningError, match="status 'paused' \\(expected one of success, failed, timeout, error\\)"
+        GeminiTuningError, match="status 'paused' \\(expected one of success, failed, timeout, data_limit, error\\)"
     ):
         operator().job_from_event({"status": "paused"}, {"ti": TI()})
 
