@@ -11,22 +11,15 @@ from gemini_tuning.operators.tuning import (
     DeleteTunedModelOperator,
     SetDefaultCheckpointOperator,
 )
-from tests.helpers import next_number_examples, stat, write_vertex_dataset
+from tests.helpers import next_number_examples, stat
 from tests.integration.operators.test_tuning_operators import FakeTI
+from tests.integration.vertex.helpers import vertex_op
 
 NOTHING_LIVE = {"model_versions": 0, "endpoints": 0, "deployed_models": 0}
 
 
 def tune(conn_id, emulator, task_id="tune", **kwargs):
-    return CreateTuningJobOperator(
-        task_id=task_id,
-        base_model="gemini-2.0-flash-001",
-        training_dataset=write_vertex_dataset(emulator.gcs_root, next_number_examples(40), f"{task_id}.jsonl"),
-        epoch_count=3,
-        poll_interval=0.02,
-        gemini_conn_id=conn_id,
-        **kwargs,
-    ).execute({"ti": FakeTI(task_id=task_id)})
+    return vertex_op(conn_id, emulator, task_id, **kwargs).execute({"ti": FakeTI(task_id=task_id)})
 
 
 def test_one_checkpoint_per_epoch_each_with_its_endpoint(vertex_conn, emulator):

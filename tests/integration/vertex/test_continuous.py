@@ -7,19 +7,14 @@ import pytest
 from gemini_tuning.exceptions import InvalidInputError
 from gemini_tuning.hooks.gemini_tuning import GeminiTuningHook
 from gemini_tuning.operators.tuning import CreateTuningJobOperator
-from tests.helpers import next_number_examples, stat, write_vertex_dataset
+from tests.helpers import next_number_examples, stat
 from tests.integration.operators.test_tuning_operators import FakeTI
+from tests.integration.vertex.helpers import vertex_op
 
 
 def tune(conn_id, emulator, run_id, **kwargs):
-    return CreateTuningJobOperator(
-        task_id="tune",
-        training_dataset=write_vertex_dataset(emulator.gcs_root, next_number_examples(40), f"{run_id}.jsonl"),
-        epoch_count=2,
-        poll_interval=0.02,
-        gemini_conn_id=conn_id,
-        **kwargs,
-    ).execute({"ti": FakeTI(run_id=run_id)})
+    op = vertex_op(conn_id, emulator, key=run_id, epoch_count=2, **kwargs)
+    return op.execute({"ti": FakeTI(run_id=run_id)})
 
 
 def test_continuing_from_a_summary_and_checkpoint_makes_version_two(vertex_conn, emulator):

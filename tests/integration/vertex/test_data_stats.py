@@ -11,8 +11,9 @@ from gemini_tuning.hooks.gemini_tuning import GeminiTuningHook
 from gemini_tuning.models import JobState
 from gemini_tuning.operators.tuning import CreateTuningJobOperator
 from tests.dagtest import ti_of, xcom
-from tests.helpers import next_number_examples, stat, write_vertex_dataset
+from tests.helpers import next_number_examples, stat
 from tests.integration.operators.test_tuning_operators import FakeTI, run_dag
+from tests.integration.vertex.helpers import vertex_op
 
 EMPTY_ANSWERS = (3, 17, 30)  # 1-based lines whose answer is empty: the service drops them
 
@@ -25,15 +26,7 @@ def examples():
 
 
 def make_op(conn_id, emulator, task_id="tune", **kwargs):
-    return CreateTuningJobOperator(
-        task_id=task_id,
-        base_model="gemini-2.0-flash-001",
-        training_dataset=write_vertex_dataset(emulator.gcs_root, examples(), f"{task_id}.jsonl"),
-        epoch_count=2,
-        poll_interval=0.02,
-        gemini_conn_id=conn_id,
-        **kwargs,
-    )
+    return vertex_op(conn_id, emulator, task_id, examples=examples(), epoch_count=2, **kwargs)
 
 
 def test_summary_carries_the_normalized_stats(vertex_conn, emulator):

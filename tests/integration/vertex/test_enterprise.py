@@ -8,8 +8,9 @@ from gemini_tuning.backends.genai_private import rest
 from gemini_tuning.exceptions import InvalidInputError
 from gemini_tuning.hooks.gemini_tuning import GeminiTuningHook
 from gemini_tuning.operators.tuning import CreateTuningJobOperator
-from tests.helpers import next_number_examples, stat, write_vertex_dataset
+from tests.helpers import next_number_examples, stat
 from tests.integration.operators.test_tuning_operators import FakeTI
+from tests.integration.vertex.helpers import vertex_op
 
 SA = "tuning-sa@demo-project.iam.gserviceaccount.com"
 KEY = "projects/demo-project/locations/us-central1/keyRings/ring/cryptoKeys/key"
@@ -17,13 +18,7 @@ KEY = "projects/demo-project/locations/us-central1/keyRings/ring/cryptoKeys/key"
 
 def make_op(conn_id, emulator, **kwargs):
     kwargs.setdefault("epoch_count", 1)
-    return CreateTuningJobOperator(
-        task_id="tune",
-        training_dataset=write_vertex_dataset(emulator.gcs_root, next_number_examples(40), "e.jsonl"),
-        poll_interval=0.02,
-        gemini_conn_id=conn_id,
-        **kwargs,
-    )
+    return vertex_op(conn_id, emulator, key="e", **kwargs)
 
 
 @pytest.mark.parametrize("mode", ["full", "adapter"])

@@ -6,22 +6,14 @@ import pytest
 
 from gemini_tuning.exceptions import TuningJobTimeout
 from gemini_tuning.hooks.gemini_tuning import GeminiTuningHook
-from gemini_tuning.operators.tuning import CreateTuningJobOperator
 from tests.dagtest import ti_of, xcom
 from tests.helpers import next_number_examples, write_vertex_dataset
 from tests.integration.operators.test_tuning_operators import FakeTI, run_dag
+from tests.integration.vertex.helpers import vertex_op
 
 
 def make_op(conn_id, emulator, task_id="tune", **kwargs):
-    return CreateTuningJobOperator(
-        task_id=task_id,
-        base_model="gemini-2.0-flash-001",
-        training_dataset=write_vertex_dataset(emulator.gcs_root, next_number_examples(40), f"{task_id}.jsonl"),
-        epoch_count=3,
-        poll_interval=0.05,
-        gemini_conn_id=conn_id,
-        **kwargs,
-    )
+    return vertex_op(conn_id, emulator, task_id, poll_interval=0.05, **kwargs)
 
 
 def test_every_poll_logs_the_detailed_state_and_epochs(vertex_conn, emulator):
