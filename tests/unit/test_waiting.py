@@ -132,6 +132,16 @@ def test_unknown_status_is_a_clear_error():
         operator().job_from_event({"status": "paused"}, {"ti": TI()})
 
 
+def test_data_limit_event_fails_with_the_gate_message():
+    from gemini_tuning.exceptions import GateFailed
+    from gemini_tuning.models import JobState, TuningJob
+
+    job = TuningJob(name=NAME, backend="vertex_ai", state=JobState.CANCELLED).to_xcom()
+    event = {"status": "data_limit", "job_name": NAME, "job": job, "message": "3 examples were dropped"}
+    with pytest.raises(GateFailed, match="^3 examples were dropped$"):
+        operator().job_from_event(event, {"ti": TI()})
+
+
 def test_missing_keys_are_a_clear_error():
     with pytest.raises(GeminiTuningError, match="The tuning trigger's 'success' event lacks job"):
         operator().job_from_event({"status": "success", "job_name": NAME}, {"ti": TI()})
