@@ -65,29 +65,36 @@ def content_text(content: dict[str, Any]) -> str:
 def to_text_pair(example: dict[str, Any]) -> tuple[str, str]:
     """``(input, output)`` of a single-turn example in either format.
 
-    Used by the tuning and evaluation steps to read staged files back. Raises ``ValueError`` for a
-    multi-turn conversation, a system instruction (it has no place in a text pair) or an unknown shape.
+    Used by the tuning and evaluation steps to read staged files back. Raises
+    :class:`~gemini_tuning.exceptions.InvalidInputError` for a multi-turn conversation, a system instruction
+    (it has no place in a text pair) or an unknown shape.
     """
     if "contents" in example:
         contents = example["contents"]
         if example.get("systemInstruction"):
-            raise ValueError("example has a systemInstruction; it cannot be expressed as a text pair")
+            raise _invalid("example has a systemInstruction; it cannot be expressed as a text pair")
         roles = [turn.get("role") for turn in contents]
         if roles != ["user", "model"]:
-            raise ValueError(f"not a single-turn example: roles {roles}, expected ['user', 'model']")
+            raise _invalid(f"not a single-turn example: roles {roles}, expected ['user', 'model']")
         return content_text(contents[0]), content_text(contents[1])
     text_input = example.get("text_input", example.get("textInput"))
     if text_input is None or "output" not in example:
-        raise ValueError(f"not a tuning example: keys {sorted(example)}")
+        raise _invalid(f"not a tuning example: keys {sorted(example)}")
     return text_input, example["output"]
 
 
 def to_backend(example: dict[str, Any], backend: str) -> dict[str, Any]:
-    """Convert an example of either format to ``backend``'s format (``ValueError`` if not meaningful)."""
+    """Convert an example of either format to ``backend``'s format (``InvalidInputError`` if not meaningful)."""
     if backend == VERTEX_AI:
         if "contents" in example:
             return example
         return vertex_example(*to_text_pair(example))
     if backend == GEMINI_API:
         return gemini_api_example(*to_text_pair(example))
-    raise ValueError(f"unknown backend {backend!r}; expected one of {', '.join(BACKENDS)}")
+    raise _invalid(f"unknown backend {backend!r}; expected one of {', '.join(BACKENDS)}")
+
+
+def _invalid(message: str) -> Exception:
+    from gemini_tuning.exceptions import InvalidInputError
+
+    return InvalidInputError(message)

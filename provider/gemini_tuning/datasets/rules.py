@@ -99,6 +99,15 @@ class ExampleChecker:
         gemini = backend == GEMINI_API
         self.max_in = GEMINI_MAX_INPUT_CHARS if gemini else 0
         self.max_out = GEMINI_MAX_OUTPUT_CHARS if gemini else 0
+        # examples rebuilt from another shape (or through the template) rather than kept as they came
+        self.converted = 0
+        self._pair_converts = 0 if gemini and prompt_template is None and input_column is None else 1
+        self._contents_converts = 1 if gemini or prompt_template is not None else 0
+
+    @property
+    def columns(self) -> list[str]:
+        """The fields a CSV header must have."""
+        return [*(self.placeholders or [self.input_column or "text_input"]), self.output_column]
 
     def check(self, record: Any, controls: bool = True, build: bool = True) -> tuple[Any, str, str, Problems]:
         """``controls=False`` skips the control-character scan when the caller knows there can be none;
@@ -135,6 +144,7 @@ class ExampleChecker:
             and not out.isspace()
             and not (controls and (CONTROL_CHARS.search(inp) or CONTROL_CHARS.search(out)))
         ):
+            self.converted += self._pair_converts
             return self._pair(inp, out) if build else True, inp, out, []
         if problems is None:
             problems = text_problems(in_field, inp, self.max_in)
@@ -149,6 +159,7 @@ class ExampleChecker:
             problems = [("record", 'expected "text_input" and "output" fields, or "contents"')]
         if problems:
             return None, "", "", problems
+        self.converted += self._pair_converts
         return self._pair(inp, out), inp, out, []
 
     def _pair(self, inp: str, out: str) -> dict:
@@ -240,12 +251,14 @@ class ExampleChecker:
             )
             if bad:
                 return None, "", "", bad
+            self.converted += 1
             return {"text_input": inp, "output": out}, inp, out, []
         example: dict[str, Any] = {}
         if system_texts:
             example["systemInstruction"] = {"parts": [{"text": t} for t in system_texts]}
             inp = "".join(system_texts) + "\n" + inp
         example["contents"] = [{"role": r, "parts": [{"text": t} for t in texts]} for r, texts in turns]
+        self.converted += self._contents_converts
         return example, inp, out, []
 
     def _parts(self, where: str, parts: Any) -> tuple[list[str], Problems]:

@@ -182,9 +182,9 @@ class CreateTuningJobOperator(BaseOperator):
         return TuningJobSpec(
             base_model=self.base_model,
             training_examples=dataset.examples,
-            training_dataset_uri=dataset.training_uri,
+            training_dataset_uri=dataset.training_dataset_uri,
             # the held-out split is for evaluation; only Vertex AI also takes it while tuning
-            validation_dataset_uri=dataset.validation_uri if self.hook.backend_name == "vertex_ai" else None,
+            validation_dataset_uri=dataset.validation_dataset_uri if self.hook.backend_name == "vertex_ai" else None,
             display_name=self.display_name or f"{ti.dag_id}.{ti.task_id}"[:40],
             description=self.description,
             hyperparameters=Hyperparameters(

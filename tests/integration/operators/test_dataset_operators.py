@@ -60,7 +60,7 @@ def test_validate_execute_fails_listing_problems(tmp_path):
 def test_upload_gemini_checks_inline_limit(tmp_path):
     big = tmp_path / "train.jsonl"
     big.write_bytes(b"x" * 4_000_001)
-    report = {"backend": "gemini_api", "train_uri": str(big), "sha256": "ab" * 32, "train_count": 1}
+    report = {"backend": "gemini_api", "training_dataset_uri": str(big), "sha256": "ab" * 32, "train_count": 1}
     with pytest.raises(DatasetUploadError, match=r"is 4,000,001 bytes; the Gemini API inline upload limit is 4 MB"):
         upload_dataset(report)
     big.write_bytes(b"x" * 10)
@@ -68,7 +68,7 @@ def test_upload_gemini_checks_inline_limit(tmp_path):
 
 
 def test_upload_vertex_needs_gs_or_destination(tmp_path):
-    report = {"backend": "vertex_ai", "train_uri": f"file://{tmp_path}/t.jsonl", "sha256": "ab" * 32}
+    report = {"backend": "vertex_ai", "training_dataset_uri": f"file://{tmp_path}/t.jsonl", "sha256": "ab" * 32}
     with pytest.raises(DatasetUploadError, match="pass destination_uri"):
         upload_dataset(report)
     with pytest.raises(DatasetUploadError, match="no train_uri"):

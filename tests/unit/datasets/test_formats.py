@@ -4,6 +4,7 @@ import pytest
 
 from gemini_tuning.datasets import to_backend, to_text_pair
 from gemini_tuning.datasets.formats import gemini_api_example, vertex_example
+from gemini_tuning.exceptions import InvalidInputError
 
 
 def test_gemini_to_vertex_round_trip():
@@ -42,10 +43,10 @@ def test_multi_part_turns_are_concatenated():
     ],
 )
 def test_to_text_pair_refuses_what_is_not_a_pair(example, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(InvalidInputError, match=message):
         to_text_pair(example)
 
 
 def test_unknown_backend():
-    with pytest.raises(ValueError, match="unknown backend"):
+    with pytest.raises(InvalidInputError, match="unknown backend"):
         to_backend({"text_input": "a", "output": "b"}, "openai")

@@ -6,7 +6,8 @@ import fsspec
 import pytest
 
 from gemini_tuning.datasets import iter_examples, readers
-from gemini_tuning.datasets.readers import DatasetUsageError, infer_format, read_records
+from gemini_tuning.datasets.errors import DatasetUsageError
+from gemini_tuning.datasets.readers import infer_format, read_records
 
 
 def collect(source, fmt, **kw):
@@ -20,7 +21,8 @@ def test_jsonl_line_numbers_blank_lines_and_errors(tmp_path):
     assert [line for line, _ in rows] == [1, 3, 4, 5, 6]
     assert rows[0][1] == {"a": 1} and rows[1][1] == {"a": 2} and rows[4][1] == {"a": 4}
     assert rows[2][1].field == "json" and "Expecting value (column 1)" in rows[2][1].message
-    assert rows[3][1].field == "encoding" and rows[3][1].message.startswith("invalid UTF-8 at byte 1")
+    assert rows[3][1].field == "encoding"
+    assert rows[3][1].message == "invalid UTF-8 at byte offset 29 (0xFF): invalid start byte; re-save the file as UTF-8"
 
 
 def test_jsonl_across_chunk_boundaries(tmp_path, monkeypatch):
@@ -49,14 +51,11 @@ def test_json_array_empty_and_errors(tmp_path):
     assert rows[0] == (2, {"i": 0})
     line, err = rows[1]
     assert line == 3 and err.field == "json" and err.fatal and "invalid JSON" in err.message
-    (tmp_path / "obj.json").write_text('{"i": 0}')
-    [(line, err)] = collect(str(tmp_path / "obj.json"), "json")
-    assert line == 1 and "top-level array" in err.message
+    (tmp_path / "num.json").write_text("\n 7")
+    [(line, err)] = collect(str(tmp_path / "num.json"), "json")
+    assert (line, err.message, err.fatal) == (2, "invalid JSON: expected a top-level array '['", True)
     (tmp_path / "open.json").write_text('[{"i": 0},')
-    assert (
-        "unterminated" in collect(str(tmp_path / "open.json"), "json")[-1][1].message
-        or "invalid JSON" in collect(str(tmp_path / "open.json"), "json")[-1][1].message
-    )
+    assert collect(str(tmp_path / "open.json"), "json")[-1][1].message == "invalid JSON: unterminated array"
 
 
 def test_csv_mapping_multiline_and_bad_rows(tmp_path):
@@ -99,8 +98,13 @@ def test_infer_format_and_usage_errors(tmp_path):
     assert infer_format("x.csv") == "csv"
     assert infer_format([{}]) == "inline"
     assert infer_format("x.txt", "csv") == "csv"
+    (tmp_path / "x.txt").write_text("")
     with pytest.raises(DatasetUsageError, match="cannot infer the format"):
+        infer_format(str(tmp_path / "x.txt"))
+    with pytest.raises(DatasetUsageError, match="x.txt: no such file"):
         infer_format("x.txt")
+    with pytest.raises(DatasetUsageError, match="is a directory; pass a file"):
+        infer_format(str(tmp_path))
     with pytest.raises(DatasetUsageError, match="unknown format 'xml'"):
         infer_format("x.json", "xml")
     with pytest.raises(DatasetUsageError, match="no such file"):
