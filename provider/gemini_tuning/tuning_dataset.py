@@ -98,9 +98,10 @@ def _validate_raw(value: Any, backend: str) -> ResolvedDataset:
         return _from_staged(StagedDataset.parse(report, argument="training_dataset"), backend)
     source = report["source"]
     if not _service_reads(backend, source) or report["format"] != "jsonl" or report["converted"]:
-        problem = "is not on gs://" if not _service_reads(backend, source) else "must be converted first"
+        where = "an inline list" if report["format"] == "inline" else source
+        problem = "is not there" if not _service_reads(backend, source) else "is not in its format"
         raise InvalidInputError(
-            f"{backend} reads training data from gs://: {source} is valid but {problem}, and the staging "
+            f"{backend} reads training data from a gs:// URI: {where} is valid but {problem}, and the staging "
             f"location {staging_uri} is not on gs:// either. Set [gemini_tuning] staging_uri to a gs:// "
             "location, or stage the data with ValidateTuningDatasetOperator and "
             "UploadTuningDatasetOperator(destination_uri='gs://...')."

@@ -356,7 +356,10 @@ def _write_outputs(report: dict[str, Any], spool: Spool, *, staging_uri: Any, re
     if report["rejected"]:
         if rejects_uri is not None:
             dest = as_path(rejects_uri)
-            copy_file(as_path(spool.paths["rejects"]), dest)
+            try:
+                copy_file(as_path(spool.paths["rejects"]), dest)
+            except OSError as exc:
+                raise usage_error(f"{rejects_uri}: cannot write the rejects there: {exc.strerror or exc}") from None
             report["rejects_uri"] = uri_of(dest)
         elif staging_uri is not None:
             report["rejects_uri"] = stage_rejects(staging_uri, spool.paths["rejects"])

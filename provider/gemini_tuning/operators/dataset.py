@@ -123,9 +123,18 @@ class ValidateTuningDatasetOperator(BaseOperator):
         return ValidationReport.parse(report).to_xcom()
 
     def _connection_backend(self) -> str:
+        from airflow.sdk.exceptions import AirflowNotFoundException
+
+        from gemini_tuning.datasets.errors import DatasetUsageError
         from gemini_tuning.hooks.gemini_tuning import GeminiTuningHook
 
-        return GeminiTuningHook(gemini_conn_id=self.gemini_conn_id).backend_name
+        try:
+            return GeminiTuningHook(gemini_conn_id=self.gemini_conn_id).backend_name
+        except AirflowNotFoundException:
+            raise DatasetUsageError(
+                f"The dataset is validated for the backend of connection {self.gemini_conn_id!r}, which is not "
+                "defined: define it, or pass backend='gemini_api' or backend='vertex_ai' to validate offline."
+            ) from None
 
 
 class UploadTuningDatasetOperator(BaseOperator):

@@ -252,3 +252,73 @@ def test_control_characters_via_json_escapes(tmp_path):
         (21, "output", "contains control character U+0008 at character 1"),
     ]
     assert report["valid"] == 21
+
+
+def test_json_array_syntax_error_refuses_the_dataset_even_with_skip(tmp_path):
+    """Issue 10: 80 elements, a syntax error in the 41st; the unread half is never passed off as the dataset."""
+    elements = [json.dumps(p) for p in pairs(80)]
+    elements[40] = '{"text_input": "q 40", "output": "answer 40",}'
+    path = tmp_path / "d.json"
+    path.write_text("[\n" + ",\n".join(elements) + "\n]\n")
+    report = validate_dataset(str(path), Options(on_invalid="skip", max_rejected_fraction=1.0))
+    assert not report["ok"]
+    assert (report["total"], report["valid"], report["rejected"]) == (41, 40, 1)
+    assert report["valid"] + report["rejected"] == report["total"]
+    assert report["errors"] == [
+        "reading stopped at line 42: nothing after it was read or counted, so the dataset is refused whatever "
+        "on_invalid says; fix the file there"
+    ]
+    assert report["problems"][0]["line"] == 42 and report["problems"][0]["field"] == "json"
+
+
+def test_rejected_fraction_above_the_limit_is_refused():
+    rows = [*pairs(95), *[{"text_input": "", "output": "x"}] * 6]
+    report = validate_dataset(rows, Options(on_invalid="skip"))
+    assert not report["ok"] and report["rejected_fraction"] == round(6 / 101, 6)
+    assert "6 of 101 examples rejected (5.9%), more than max_rejected_fraction=0.05" in report["errors"][0]
+    assert validate_dataset(rows[:100], Options(on_invalid="skip"))["ok"]  # 5 of 100 is not above 5%
+    with pytest.raises(DatasetUsageError, match="max_rejected_fraction must be in"):
+        validate_dataset(rows, Options(max_rejected_fraction=1.5))
+
+
+def test_a_systematic_problem_is_listed_five_times_then_counted():
+    report = validate_dataset([{"text_input": f"q {i}", "answer": "a"} for i in range(300)])
+    assert report["problem_count"] == 301
+    assert [p["line"] for p in report["problems"]] == [1, 2, 3, 4, 5, 0]
+    assert report["repeated_problems"] == [
+        {
+            "field": "output",
+            "message": "the same problem as line 1 on 295 more line(s), not listed: missing field",
+            "count": 295,
+        }
+    ]
+    message = str(DatasetValidationError(report))
+    assert message.splitlines()[-1] == (
+        "  <inline>: output: the same problem as line 1 on 295 more line(s), not listed: missing field"
+    )
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        {"examples": pairs(25)},
+        json.dumps({"examples": pairs(25)}),
+        str({"examples": pairs(25)}),  # what "{{ ti.xcom_pull(...) }}" renders a dict to
+        str(pairs(25)),
+    ],
+)
+def test_sdk_and_rendered_shapes_are_accepted(source):
+    report = validate_dataset(source)
+    assert report["ok"] and report["total"] == 25 and report["source"] == "<inline>"
+
+
+def test_sdk_objects_and_gcs_uri(tmp_path):
+    from google.genai import types
+
+    src = write_jsonl(tmp_path / "d.jsonl", pairs(25))
+    assert validate_dataset({"gcs_uri": str(src)})["source"] == str(src)
+    assert validate_dataset(types.TuningDataset(gcs_uri=str(src)))["total"] == 25
+    examples = [types.TuningExample(text_input=p["text_input"], output=p["output"]) for p in pairs(25)]
+    assert validate_dataset(types.TuningDataset(examples=examples))["valid"] == 25
+    with pytest.raises(DatasetUsageError, match=r"is a dict with keys foo; expected a path or URI"):
+        validate_dataset({"foo": 1})
