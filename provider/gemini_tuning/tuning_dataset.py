@@ -40,21 +40,24 @@ def resolve_training_dataset(
     On the Gemini API the examples are read (streamed) from the staged file unless ``load_examples`` is false,
     which resolves only where the data is (for a task resuming after deferral).
     """
+    from gemini_tuning.backends import capabilities_for
     from gemini_tuning.contracts.dataset import StagedDataset
     from gemini_tuning.datasets.sources import is_sdk_dataset, literal_value
+    from gemini_tuning.datasets.staging import read_scheme
 
+    caps = capabilities_for(backend)
     value = literal_value(value, argument="training_dataset")
     if isinstance(value, Mapping) and not is_sdk_dataset(value):
         dataset = _from_staged(StagedDataset.parse(value, argument="training_dataset"), backend)
     else:
-        dataset = _validate_raw(value, backend)
+        dataset = _validate_raw(value, caps)
     if validation_dataset:
         dataset.validation_dataset_uri = validation_dataset
-    if _sends_inline(backend) and load_examples:
+    if read_scheme(caps) is None and load_examples:  # the examples go inline in the request
         from gemini_tuning.datasets.readers import iter_examples
         from gemini_tuning.datasets.upload import check_inline_size
 
-        check_inline_size(dataset.training_dataset_uri)
+        check_inline_size(dataset.training_dataset_uri, caps)
         dataset.examples = [_text_example(row) for row in iter_examples(dataset.training_dataset_uri)]
         dataset.train_count = len(dataset.examples)
     return dataset
@@ -78,43 +81,35 @@ def _from_staged(staged: Any, backend: str) -> ResolvedDataset:
     )
 
 
-def _validate_raw(value: Any, backend: str) -> ResolvedDataset:
+def _validate_raw(value: Any, caps: Any) -> ResolvedDataset:
     """Validate and stage raw data as ``ValidateTuningDatasetOperator`` would (``on_invalid="fail"``).
 
-    When the service reads files itself (Vertex AI) and the staging location is not where it reads, a source
-    already there in the service's format is used as it is; anything else is refused with what to do.
+    When the service reads files itself and the staging location is not where it reads, a source already there
+    in the service's format is used as it is; anything else is refused with what to do.
     """
     from gemini_tuning.contracts.dataset import StagedDataset
     from gemini_tuning.datasets.engine import Options, validate_dataset
     from gemini_tuning.datasets.errors import DatasetValidationError
-    from gemini_tuning.datasets.staging import default_staging_uri
+    from gemini_tuning.datasets.staging import default_staging_uri, read_scheme, service_reads
 
-    staging_uri = default_staging_uri()
-    stage = _sends_inline(backend) or _service_reads(backend, staging_uri)
-    report = validate_dataset(value, Options(backend=backend), staging_uri=staging_uri if stage else None)
+    staging_uri, scheme = default_staging_uri(), read_scheme(caps)
+    stage = scheme is None or service_reads(caps, staging_uri)
+    report = validate_dataset(value, Options(backend=caps.name), staging_uri=staging_uri if stage else None)
     if not report["ok"]:
         raise DatasetValidationError(report)
     if stage:
-        return _from_staged(StagedDataset.parse(report, argument="training_dataset"), backend)
+        return _from_staged(StagedDataset.parse(report, argument="training_dataset"), caps.name)
     source = report["source"]
-    if not _service_reads(backend, source) or report["format"] != "jsonl" or report["converted"]:
+    if not service_reads(caps, source) or report["format"] != "jsonl" or report["converted"]:
         where = "an inline list" if report["format"] == "inline" else source
-        problem = "is not there" if not _service_reads(backend, source) else "is not in its format"
+        problem = "is not there" if not service_reads(caps, source) else "is not in its format"
         raise InvalidInputError(
-            f"{backend} reads training data from a gs:// URI: {where} is valid but {problem}, and the staging "
-            f"location {staging_uri} is not on gs:// either. Set [gemini_tuning] staging_uri to a gs:// "
-            "location, or stage the data with ValidateTuningDatasetOperator and "
-            "UploadTuningDatasetOperator(destination_uri='gs://...')."
+            f"{caps.label} reads training data from a {scheme} URI: {where} is valid but {problem}, and the "
+            f"staging location {staging_uri} is not on {scheme} either. Set [gemini_tuning] staging_uri to a "
+            f"{scheme} location, or stage the data with ValidateTuningDatasetOperator and "
+            f"UploadTuningDatasetOperator(destination_uri='{scheme}...')."
         )
     return ResolvedDataset(training_dataset_uri=source, train_count=report["train_count"], staging_dir=staging_uri)
-
-
-def _sends_inline(backend: str) -> bool:
-    return backend == "gemini_api"
-
-
-def _service_reads(backend: str, uri: str) -> bool:
-    return str(uri).startswith("gs://")
 
 
 def _text_example(row: dict[str, Any]) -> dict[str, str]:

@@ -64,7 +64,7 @@ def test_systematic_problem_is_summarized_with_a_count(tmp_path, capsys):
     lines = capsys.readouterr().out.splitlines()
     assert lines[:5] == [f"{src}:{n}: output: missing field" for n in range(1, 6)]
     assert lines[5:] == [
-        f"{src}:0: dataset: 0 training examples; the Gemini API needs at least 20",
+        f"{src}:0: dataset: 0 training examples; Gemini API tuning needs at least 20",
         f"{src}: output: the same problem as line 1 on 995 more line(s), not listed: missing field",
     ]
 
@@ -73,7 +73,7 @@ def test_dataset_level_problem_line(tmp_path, capsys):
     src = write_jsonl(tmp_path / "d.jsonl", pairs(3))
     assert cli([str(src)]) == 1
     assert capsys.readouterr().out.splitlines() == [
-        f"{src}:0: dataset: 3 training examples; the Gemini API needs at least 20"
+        f"{src}:0: dataset: 3 training examples; Gemini API tuning needs at least 20"
     ]
 
 

@@ -12,16 +12,16 @@ import json
 import sys
 from typing import Any
 
-from gemini_tuning.datasets.formats import BACKENDS
-
 PROG = "gemini-tuning validate"
 
 
 def add_validate_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``gemini-tuning validate``; sets ``func`` to :func:`run_validate`."""
     parser.add_argument("path", help="dataset file: local path or URI (file://, gs://, s3://, memory://)")
+    from gemini_tuning.backends import BACKEND_NAMES, DEFAULT_BACKEND
+
     parser.add_argument(
-        "--backend", choices=BACKENDS, default=BACKENDS[0], help="target backend (default: %(default)s)"
+        "--backend", choices=BACKEND_NAMES, default=DEFAULT_BACKEND, help="target backend (default: %(default)s)"
     )
     parser.add_argument("--format", choices=("jsonl", "json", "csv"), help="file format (default: from the suffix)")
     parser.add_argument("--input-column", metavar="NAME", help="field or column holding the input")

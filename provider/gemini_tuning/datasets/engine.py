@@ -18,10 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from gemini_tuning.datasets.formats import BACKENDS
 from gemini_tuning.datasets.problems import Problem, ProblemLog
 from gemini_tuning.datasets.readers import ReadError, infer_format, read_records
-from gemini_tuning.datasets.rules import ExampleChecker, dataset_checks
+from gemini_tuning.datasets.rules import ExampleChecker, ExampleRules, dataset_checks
 from gemini_tuning.datasets.sources import dataset_source
 from gemini_tuning.datasets.staging import stage_files, stage_rejects
 from gemini_tuning.datasets.storage import as_path, copy_file, uri_of, usage_error
@@ -32,9 +31,10 @@ DEFAULT_MAX_REJECTED_FRACTION = 0.05
 
 @dataclass
 class Options:
-    """Everything that decides the result (and therefore the content hash)."""
+    """Everything that decides the result (and therefore the content hash). ``backend`` names one of
+    :data:`gemini_tuning.backends.BACKEND_NAMES` (default: the first)."""
 
-    backend: str = "gemini_api"
+    backend: str | None = None
     format: str | None = None
     input_column: str | None = None
     output_column: str | None = None
@@ -46,9 +46,19 @@ class Options:
     deduplicate: bool = False
     max_reported_problems: int = 20
 
+    @property
+    def capabilities(self) -> Any:
+        """The backend's :class:`~gemini_tuning.backends.Capabilities`: its limits and example format."""
+        from gemini_tuning.backends import capabilities_for
+
+        return capabilities_for(self.backend)
+
     def check(self) -> None:
-        if self.backend not in BACKENDS:
-            raise usage_error(f"unknown backend {self.backend!r}; expected {' or '.join(BACKENDS)}")
+        from gemini_tuning.backends import BACKEND_NAMES, DEFAULT_BACKEND
+
+        self.backend = self.backend or DEFAULT_BACKEND
+        if self.backend not in BACKEND_NAMES:
+            raise usage_error(f"unknown backend {self.backend!r}; expected one of {', '.join(BACKEND_NAMES)}")
         if self.on_invalid not in ("fail", "skip"):
             raise usage_error(f"on_invalid must be 'fail' or 'skip', got {self.on_invalid!r}")
         if not 0.0 <= float(self.max_rejected_fraction) <= 1.0:
@@ -132,7 +142,10 @@ def validate_dataset(
 def _checker(o: Options) -> ExampleChecker:
     try:
         return ExampleChecker(
-            o.backend, input_column=o.input_column, output_column=o.output_column, prompt_template=o.prompt_template
+            ExampleRules.of(o.capabilities),
+            input_column=o.input_column,
+            output_column=o.output_column,
+            prompt_template=o.prompt_template,
         )
     except ValueError as exc:
         raise usage_error(str(exc)) from None
@@ -292,7 +305,7 @@ def _stream_warnings(t: Tally, dropped: bool, capped: bool) -> list[str]:
 def _dataset_errors(t: Tally, o: Options) -> tuple[list[str], list[str]]:
     """Dataset-level errors and warnings: the service's limits, a file read only in part, too many rejects."""
     errors, warnings = dataset_checks(
-        o.backend, train_count=t.train_count, validation_count=t.validation_count, train_bytes=t.train_bytes
+        o.capabilities, train_count=t.train_count, validation_count=t.validation_count, train_bytes=t.train_bytes
     )
     if t.fatal_line is not None:
         errors.append(

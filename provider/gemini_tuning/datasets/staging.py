@@ -12,6 +12,20 @@ from typing import Any
 
 from gemini_tuning.datasets.storage import as_path, copy_file, size_of, uri_of
 
+#: the URI scheme each kind of ``Capabilities.staging`` reads training files from (``inline``: none, sent in the request)
+_READ_SCHEMES = {"gcs": "gs://"}
+
+
+def read_scheme(capabilities: Any) -> str | None:
+    """Where the service reads training files from (``gs://``), or ``None`` when the examples go inline."""
+    return _READ_SCHEMES.get(capabilities.staging)
+
+
+def service_reads(capabilities: Any, uri: Any) -> bool:
+    """Whether the service can read the file at ``uri`` itself."""
+    scheme = read_scheme(capabilities)
+    return scheme is not None and str(uri).startswith(scheme)
+
 
 def default_staging_uri() -> str:
     """``[gemini_tuning] staging_uri`` or ``file://{AIRFLOW_HOME}/gemini_tuning/staging``."""

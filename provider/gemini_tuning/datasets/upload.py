@@ -1,31 +1,31 @@
-"""Hand a staged dataset to its backend: the Gemini API inline-size check, or a content-addressed copy for Vertex AI."""
+"""Hand a staged dataset to its backend: the inline-size check, or a content-addressed copy where the service reads."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from gemini_tuning.backends import capabilities_for
 from gemini_tuning.contracts.dataset import StagedDataset, UploadResult
 from gemini_tuning.datasets.errors import DatasetUploadError
-from gemini_tuning.datasets.formats import GEMINI_API, VERTEX_AI
-from gemini_tuning.datasets.rules import GEMINI_MAX_INLINE_BYTES
-from gemini_tuning.datasets.staging import put_if_absent
+from gemini_tuning.datasets.rules import decimal_size
+from gemini_tuning.datasets.staging import put_if_absent, read_scheme, service_reads
 from gemini_tuning.datasets.storage import as_path, size_of, uri_of
 
 
 def upload_dataset(dataset: Any, destination_uri: str | None = None) -> UploadResult:
     """The :class:`UploadResult` for a validation report (or an earlier upload result)."""
     staged = StagedDataset.parse(dataset, argument="dataset")
+    caps = capabilities_for(staged.backend)
     result = UploadResult(**staged.model_dump(include=set(StagedDataset.model_fields)))
-    if staged.backend == GEMINI_API:
-        check_inline_size(staged.training_dataset_uri)
+    scheme = read_scheme(caps)
+    if scheme is None:  # the examples go inline in the request
+        check_inline_size(staged.training_dataset_uri, caps)
         return result
-    if staged.backend != VERTEX_AI:
-        raise DatasetUploadError(f"unknown backend {staged.backend!r} in the dataset")
     if destination_uri is None:
-        if not staged.training_dataset_uri.startswith("gs://"):
+        if not service_reads(caps, staged.training_dataset_uri):
             raise DatasetUploadError(
-                f"Vertex AI reads training data from gs://; {staged.training_dataset_uri} is not there: "
-                "pass destination_uri='gs://bucket/prefix'"
+                f"{caps.label} reads training data from {scheme}; {staged.training_dataset_uri} is not there: "
+                f"pass destination_uri='{scheme}bucket/prefix'"
             )
         return result
     base = as_path(destination_uri.rstrip("/")) / staged.sha256[:16]
@@ -38,11 +38,12 @@ def upload_dataset(dataset: Any, destination_uri: str | None = None) -> UploadRe
     return result.model_copy(update={**uris, "uploaded": uploaded})
 
 
-def check_inline_size(uri: str) -> None:
-    """The Gemini API takes the examples inline: refuse a file over the 4 MB limit before reading it."""
+def check_inline_size(uri: str, capabilities: Any) -> None:
+    """Examples sent inline: refuse a file over the service's request limit before reading it."""
+    limit = capabilities.limits.max_training_bytes
     size = size_of(as_path(uri))
-    if size > GEMINI_MAX_INLINE_BYTES:
+    if limit is not None and size > limit:
         raise DatasetUploadError(
-            f"{uri} is {size:,} bytes; the Gemini API inline upload limit is 4 MB "
-            f"({GEMINI_MAX_INLINE_BYTES:,} bytes). Reduce the dataset or tune on Vertex AI."
+            f"{uri} is {size:,} bytes; the {capabilities.label} inline upload limit is {decimal_size(limit)} "
+            f"({limit:,} bytes). Reduce the dataset, or tune on a backend that reads training files."
         )

@@ -103,11 +103,11 @@ def _load(source: Any, *, template: str | None, recorded: str | None, max_exampl
         raise EvaluationDatasetError(f"max_examples must be at least 1, got {max_examples}")
     checker = None
     if template is not None:
-        from gemini_tuning.datasets.rules import ExampleChecker
+        from gemini_tuning.datasets.rules import FORMATTING_ONLY, ExampleChecker
 
         try:
-            # vertex_ai: the formatting without the Gemini API's training-size limits (checked separately)
-            checker = ExampleChecker("vertex_ai", prompt_template=template)
+            # the formatting without any service's training limits (checked separately)
+            checker = ExampleChecker(FORMATTING_ONLY, prompt_template=template)
         except ValueError as exc:
             raise EvaluationDatasetError(str(exc)) from None
     inline = isinstance(source, list)

@@ -125,15 +125,17 @@ class ValidateTuningDatasetOperator(BaseOperator):
     def _connection_backend(self) -> str:
         from airflow.sdk.exceptions import AirflowNotFoundException
 
+        from gemini_tuning.backends import BACKEND_NAMES
         from gemini_tuning.datasets.errors import DatasetUsageError
         from gemini_tuning.hooks.gemini_tuning import GeminiTuningHook
 
         try:
             return GeminiTuningHook(gemini_conn_id=self.gemini_conn_id).backend_name
         except AirflowNotFoundException:
+            offline = " or ".join(f"backend={name!r}" for name in BACKEND_NAMES)
             raise DatasetUsageError(
                 f"The dataset is validated for the backend of connection {self.gemini_conn_id!r}, which is not "
-                "defined: define it, or pass backend='gemini_api' or backend='vertex_ai' to validate offline."
+                f"defined: define it, or pass {offline} to validate offline."
             ) from None
 
 
