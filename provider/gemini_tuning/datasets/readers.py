@@ -21,7 +21,6 @@ from gemini_tuning.datasets.storage import CHUNK_SIZE, as_path, open_source, usa
 FORMATS = ("jsonl", "json", "csv", "inline")
 _SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv"}
 BOM = b"\xef\xbb\xbf"
-RESAVE = "re-save the file as UTF-8"
 MAX_RECORD_LINES = 10_000  # a quoted CSV field spanning more lines than this is a missing closing quote
 
 Record = tuple[int, Any, Any]
@@ -122,7 +121,7 @@ def iter_lines(f: IO[bytes], head: bytes = b"") -> Iterator[bytes]:
 def encoding_error(exc: UnicodeDecodeError, offset: int) -> str:
     """``invalid UTF-8 at byte offset N (0xE9): ...; re-save the file as UTF-8`` (``offset`` of ``exc.object``)."""
     bad = exc.object[exc.start : exc.start + 1].hex().upper()
-    return f"invalid UTF-8 at byte offset {offset + exc.start:,} (0x{bad}): {exc.reason}; {RESAVE}"
+    return f"invalid UTF-8 at byte offset {offset + exc.start:,} (0x{bad}): {exc.reason}; re-save the file as UTF-8"
 
 
 def read_jsonl(f: IO[bytes]) -> Iterator[Record]:

@@ -70,14 +70,6 @@ def uri_of(path: Any) -> str:
     return str(path)
 
 
-def join_uri(base: Any, *names: str) -> str:
-    """``base/name/...`` as a URI string (``file://`` for local paths)."""
-    path = as_path(base)
-    for name in names:
-        path = path / name
-    return uri_of(path)
-
-
 def size_of(path: Any) -> int:
     """Size in bytes."""
     st = path.stat()
