@@ -36,7 +36,7 @@ with DAG(
 
     @task(outlets=[LABELLED_TICKETS])
     def export(outlet_events=None) -> str:
-        from gemini_tuning.example_data import stage_tickets
+        from example_data import stage_tickets
 
         uri, rows = stage_tickets("support_tickets.db", "labelled_support_tickets.jsonl")
         outlet_events[LABELLED_TICKETS].extra = {"uri": uri, "rows": rows}

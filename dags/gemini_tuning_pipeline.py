@@ -56,7 +56,7 @@ with DAG(
     @task
     def extract(params=None) -> str:
         """Seed the source database if needed and export its tickets as JSONL under the staging area."""
-        from gemini_tuning.example_data import stage_tickets
+        from example_data import stage_tickets
 
         uri, rows = stage_tickets("support_tickets.db", "support_tickets.jsonl", count=params["ticket_count"])
         print(f"exported {rows} tickets to {uri}")

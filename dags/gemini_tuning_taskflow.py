@@ -30,7 +30,7 @@ def gemini_tuning_taskflow():
     # --- the DAG as it was -------------------------------------------------------------
     @task
     def extract_faq() -> list[dict]:
-        from gemini_tuning.example_data import generate_tickets
+        from example_data import generate_tickets
 
         return [{"question": ticket, "answer": category} for ticket, category in generate_tickets(120, seed=7)]
 

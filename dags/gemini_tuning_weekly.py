@@ -48,7 +48,7 @@ with DAG(
     @task
     def collect_fresh_tickets(ds=None) -> str:
         """Append this week's tickets to the source and export the cumulative set."""
-        from gemini_tuning.example_data import stage_tickets
+        from example_data import stage_tickets
 
         uri, _ = stage_tickets(
             "support_tickets_weekly.db",

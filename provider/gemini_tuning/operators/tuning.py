@@ -292,10 +292,10 @@ class CreateTuningJobOperator(TuningJobWaitMixin, BaseOperator):
             pre_tuned_model=pre_tuned,
             pre_tuned_checkpoint_id=str(self.checkpoint_id) if self.checkpoint_id not in (None, "") else None,
             training_examples=dataset.examples,
-            training_dataset_uri=dataset.training_uri,
+            training_dataset_uri=dataset.training_dataset_uri,
             # the held-out split is for evaluation; only a backend that takes one also tunes with it
-            validation_dataset_uri=dataset.validation_uri if caps.validation_dataset else None,
-            example_count=dataset.example_count,
+            validation_dataset_uri=dataset.validation_dataset_uri if caps.validation_dataset else None,
+            example_count=dataset.train_count,
             display_name=self.display_name or default_name,
             description=self.description,
             hyperparameters=Hyperparameters.parse(
@@ -353,9 +353,9 @@ class CreateTuningJobOperator(TuningJobWaitMixin, BaseOperator):
 
         summary = TuningSummary.from_job(
             job,
-            training_dataset_uri=dataset.training_uri,
-            validation_dataset_uri=dataset.validation_uri,
-            example_count=dataset.example_count,
+            training_dataset_uri=dataset.training_dataset_uri,
+            validation_dataset_uri=dataset.validation_dataset_uri,
+            example_count=dataset.train_count,
             prompt_template=self.prompt_template or dataset.prompt_template,
             metrics=self.hook.get_training_metrics(job),
         )
