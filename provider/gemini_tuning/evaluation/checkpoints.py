@@ -11,9 +11,10 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from gemini_tuning.contracts.evaluation import CheckpointResult
-from gemini_tuning.evaluation.inputs import Checkpoint, ModelUnderTest
+from gemini_tuning.evaluation.inputs import ModelUnderTest
 from gemini_tuning.evaluation.metrics import mean, rounded
 from gemini_tuning.exceptions import InvalidInputError
+from gemini_tuning.models import Checkpoint
 
 ROLE_PREFIX = "checkpoint:"
 
@@ -28,13 +29,18 @@ def select_checkpoints(model: ModelUnderTest, which: str | Collection[str] | Non
             f"(a Vertex AI tuning job); {model.name} comes with none"
         )
     if which == "all":
-        return model.checkpoints
-    wanted = [which] if isinstance(which, str) else [str(w) for w in which]
-    known = {c.checkpoint_id for c in model.checkpoints}
-    unknown = [w for w in wanted if w not in known]
-    if unknown:
-        raise InvalidInputError(f"checkpoints names {unknown}; the tuning job has {sorted(known)}")
-    return tuple(c for c in model.checkpoints if c.checkpoint_id in wanted)
+        chosen = model.checkpoints
+    else:
+        wanted = [which] if isinstance(which, str) else [str(w) for w in which]
+        known = {c.checkpoint_id for c in model.checkpoints}
+        unknown = [w for w in wanted if w not in known]
+        if unknown:
+            raise InvalidInputError(f"checkpoints names {unknown}; the tuning job has {sorted(known)}")
+        chosen = tuple(c for c in model.checkpoints if c.checkpoint_id in wanted)
+    undeployed = [c.checkpoint_id for c in chosen if not c.endpoint]
+    if undeployed:
+        raise InvalidInputError(f"checkpoints {undeployed} of {model.name} have no endpoint to call")
+    return tuple(chosen)
 
 
 def checkpoint_role(checkpoint: Checkpoint, model_name: str) -> str:

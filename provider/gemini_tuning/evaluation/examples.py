@@ -93,17 +93,18 @@ def resolve_dataset(
 
 
 def _load(source: Any, *, template: str | None, recorded: str | None, max_examples: int | None) -> EvalDataset:
-    from gemini_tuning.datasets.readers import DatasetUsageError, ReadError, infer_format, read_records
+    from gemini_tuning.datasets.errors import DatasetUsageError
+    from gemini_tuning.datasets.readers import ReadError, infer_format, read_records
 
     if max_examples is not None and max_examples < 1:
         raise EvaluationDatasetError(f"max_examples must be at least 1, got {max_examples}")
     checker = None
     if template is not None:
-        from gemini_tuning.datasets.rules import ExampleChecker
+        from gemini_tuning.datasets.rules import FORMATTING_ONLY, ExampleChecker
 
         try:
-            # vertex_ai: the formatting without the Gemini API's training-size limits (checked separately)
-            checker = ExampleChecker("vertex_ai", prompt_template=template)
+            # the formatting without any service's training limits (the tuned-model limits are checked apart)
+            checker = ExampleChecker(FORMATTING_ONLY, prompt_template=template)
         except (ValueError, InvalidInputError) as exc:  # a malformed template
             raise EvaluationDatasetError(str(exc)) from None
     inline = isinstance(source, list)

@@ -8,43 +8,12 @@ upload result. Each is parsed through its XCom contract: one spelling per field,
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 
-from pydantic import BaseModel
-
-from gemini_tuning.contracts.base import XComContract
+from gemini_tuning.contracts.dataset import StagedDataset
 from gemini_tuning.contracts.tuning import TuningSummary
 from gemini_tuning.exceptions import InvalidInputError
-
-
-class CheckpointFields(BaseModel):
-    checkpoint_id: str
-    epoch: int | None = None
-    step: int | None = None
-    endpoint: str
-
-
-class _SummaryWithCheckpoints(TuningSummary):
-    """The tuning summary, with the checkpoint list a Vertex AI job reports (until ``TuningSummary`` has it)."""
-
-    checkpoints: list[CheckpointFields] = []
-
-
-class _StagedDatasetFields(XComContract):
-    """The validate report's / upload result's fields evaluation reads."""
-
-    kind: ClassVar[str] = "dataset report"
-
-    validation_dataset_uri: str | None = None
-    prompt_template: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Checkpoint:
-    checkpoint_id: str
-    epoch: int | None
-    step: int | None
-    endpoint: str
+from gemini_tuning.models import Checkpoint
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,12 +27,6 @@ class ModelUnderTest:
     checkpoints: tuple[Checkpoint, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class StagedDataset:
-    validation_dataset_uri: str | None
-    prompt_template: str | None
-
-
 def is_handoff(value: Any) -> bool:
     """Whether ``value`` is an upstream task's dict (or its JSON text / rendered repr), not a name or a URI."""
     return isinstance(value, dict) or (isinstance(value, str) and value.lstrip().startswith("{"))
@@ -75,7 +38,7 @@ def read_model(value: Any) -> ModelUnderTest:
         if not isinstance(value, str) or not value.strip():
             raise InvalidInputError(f"`model` must be a model name or the tuning operator's summary, got {value!r}")
         return ModelUnderTest(name=value.strip())
-    summary = _SummaryWithCheckpoints.parse(value, argument="model")
+    summary = TuningSummary.parse(value, argument="model")
     if not summary.model:
         raise InvalidInputError(
             f"`model` is the tuning summary of {summary.job_name} ({summary.state}), which names no model to call"
@@ -85,11 +48,10 @@ def read_model(value: Any) -> ModelUnderTest:
         job_name=summary.job_name,
         prompt_template=summary.prompt_template,
         staged_uris=frozenset(filter(None, (summary.training_dataset_uri, summary.validation_dataset_uri))),
-        checkpoints=tuple(Checkpoint(**c.model_dump()) for c in summary.checkpoints),
+        checkpoints=tuple(summary.checkpoints),
     )
 
 
 def read_staged_dataset(value: Any) -> StagedDataset:
-    """The validation file and template of a validate report or an upload result."""
-    report = _StagedDatasetFields.parse(value, argument="dataset")
-    return StagedDataset(report.validation_dataset_uri, report.prompt_template)
+    """The validate report or upload result (its validation file and the template its inputs went through)."""
+    return StagedDataset.parse(value, argument="dataset")

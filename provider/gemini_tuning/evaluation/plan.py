@@ -16,10 +16,11 @@ from typing import Any
 from gemini_tuning.evaluation.checkpoints import checkpoint_requests, select_checkpoints
 from gemini_tuning.evaluation.examples import EvalDataset, resolve_dataset
 from gemini_tuning.evaluation.gates import GateSpec, check_gate_arguments
-from gemini_tuning.evaluation.inputs import Checkpoint, ModelUnderTest, read_model
+from gemini_tuning.evaluation.inputs import ModelUnderTest, read_model
 from gemini_tuning.evaluation.limits import check_generation_config, check_tuned_model_request
 from gemini_tuning.evaluation.metrics import Metric, resolve_metrics, score
 from gemini_tuning.exceptions import InvalidInputError
+from gemini_tuning.models import Checkpoint
 
 
 @dataclass(frozen=True, slots=True)

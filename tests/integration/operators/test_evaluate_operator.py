@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import pytest
 from airflow.sdk import conf
 
+from gemini_tuning.contracts.dataset import UploadResult
 from gemini_tuning.contracts.evaluation import EvaluationSummary
 from gemini_tuning.contracts.tuning import TuningSummary
 from gemini_tuning.evaluation.limits import TunedModelLimitError
@@ -60,7 +61,7 @@ def tuned(backend_conn, emulator):
 
 
 def staged_validation(backend, emulator, tmp_path, rows) -> dict:
-    """An upload-operator-like dict whose validation file is already templated (local on Gemini API, gs:// on Vertex)."""
+    """An upload result whose validation file is already templated (local on Gemini API, gs:// on Vertex)."""
     examples = templated(rows)
     if backend == "vertex_ai":
         uri = write_vertex_dataset(emulator.gcs_root, examples, "eval/staged/validation.jsonl")
@@ -69,7 +70,15 @@ def staged_validation(backend, emulator, tmp_path, rows) -> dict:
         path.parent.mkdir(parents=True)
         path.write_text("".join(json.dumps(e) + "\n" for e in examples))
         uri = path.as_uri()
-    return {"backend": backend, "validation_dataset_uri": uri, "prompt_template": TEMPLATE}
+    return UploadResult(
+        backend=backend,
+        training_dataset_uri=uri.replace("validation", "train"),
+        train_count=30,
+        sha256="0" * 64,
+        validation_dataset_uri=uri,
+        validation_count=len(rows),
+        prompt_template=TEMPLATE,
+    ).to_xcom()
 
 
 def run_dag(dag_id, **op_kwargs):
@@ -390,11 +399,9 @@ def test_every_checkpoint_is_evaluated_and_the_best_reported(vertex_conn, emulat
         hyperparameters={"epoch_count": 8},
     )
     job = hook.wait_for_tuning_job(job.name, poll_interval=0.05)
-    listed = hook.client.tunings.get(name=job.name).tuned_model.checkpoints  # what the summary will carry
-    checkpoints = [
-        {"checkpoint_id": c.checkpoint_id, "epoch": c.epoch, "step": c.step, "endpoint": c.endpoint} for c in listed
-    ]
-    summary_in = {**TuningSummary.from_job(job).to_xcom(), "checkpoints": checkpoints}
+    summary_in = TuningSummary.from_job(job).to_xcom()  # what the tuning operator and the sensor return
+    checkpoints = summary_in["checkpoints"]
+    assert len(checkpoints) == 8 and summary_in["default_checkpoint_id"] == "8"
     held_out = [{"text_input": e["text_input"] + " Answer briefly.", "output": e["output"]} for e in train]
 
     summary, _ = execute(
@@ -490,7 +497,13 @@ def test_argument_errors_fail_before_any_request(gemini_conn, emulator, tmp_path
             EvaluateTunedModelOperator(
                 task_id="evaluate",
                 model="tunedModels/any",
-                dataset={"validation_dataset_uri": "file:///nowhere/validation.jsonl", "prompt_template": None},
+                dataset=UploadResult(
+                    backend="gemini_api",
+                    training_dataset_uri="file:///nowhere/train.jsonl",
+                    train_count=1,
+                    sha256="0" * 64,
+                    validation_dataset_uri="file:///nowhere/validation.jsonl",
+                ).to_xcom(),
                 prompt_template="Q: {q}",
                 gemini_conn_id=gemini_conn,
             )

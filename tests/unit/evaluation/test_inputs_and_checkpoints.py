@@ -6,8 +6,9 @@ import pytest
 
 from gemini_tuning.contracts.evaluation import CheckpointResult
 from gemini_tuning.evaluation.checkpoints import best_checkpoint, checkpoint_requests, select_checkpoints
-from gemini_tuning.evaluation.inputs import Checkpoint, read_model
+from gemini_tuning.evaluation.inputs import read_model
 from gemini_tuning.exceptions import InvalidInputError
+from gemini_tuning.models import Checkpoint
 
 ENDPOINT = "projects/p/locations/l/endpoints/"
 SUMMARY = {
@@ -33,7 +34,7 @@ def test_a_model_name_or_a_tuning_summary():
         model = read_model(value)
         assert (model.name, model.job_name, model.prompt_template) == (ENDPOINT + "3", SUMMARY["job_name"], "Q: {q}")
         assert model.staged_uris == {"gs://b/train.jsonl"}
-        assert model.checkpoints[0] == Checkpoint("1", 1, 10, ENDPOINT + "1")
+        assert model.checkpoints[0] == Checkpoint(checkpoint_id="1", epoch=1, step=10, endpoint=ENDPOINT + "1")
 
 
 def test_a_wrong_model_value_is_one_clear_error():
@@ -54,6 +55,9 @@ def test_checkpoint_selection():
         select_checkpoints(model, ["7"])
     with pytest.raises(InvalidInputError, match="needs the tuning summary"):
         select_checkpoints(read_model("tunedModels/x"), "all")
+    no_endpoint = read_model({**SUMMARY, "checkpoints": [{"checkpoint_id": "1", "epoch": 1}]})
+    with pytest.raises(InvalidInputError, match=r"checkpoints \['1'\] of .* have no endpoint to call"):
+        select_checkpoints(no_endpoint, "all")
 
 
 def test_the_default_checkpoint_reuses_the_tuned_answers():
