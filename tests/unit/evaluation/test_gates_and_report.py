@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gemini_tuning.contracts.evaluation import EvaluationSummary
+from gemini_tuning.contracts.tuning import CheckpointChoice
 from gemini_tuning.evaluation.checkpoints import select_checkpoints
 from gemini_tuning.evaluation.examples import EvalDataset, EvalExample
 from gemini_tuning.evaluation.gates import check_gate_arguments
@@ -168,6 +169,7 @@ def test_checkpoints_are_scored_and_the_best_is_reported():
     assert by_id["2"].metrics == {"exact_match": 0.75, "normalized_exact_match": 1.0}
     assert by_id["3"].is_default and by_id["3"].metrics["normalized_exact_match"] == 0.5
     assert summary.best_checkpoint == by_id["2"]
+    assert CheckpointChoice.checkpoint_id_of(summary.to_xcom()) == "2"  # what SetDefaultCheckpointOperator reads
     assert summary.failed == 0  # a checkpoint's failure is its own, not the evaluation's
     assert rows[0]["checkpoints"]["2"] == {
         "output": "Billing!",
