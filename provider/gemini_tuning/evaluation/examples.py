@@ -15,6 +15,7 @@ The prompt-template rule:
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -93,56 +94,11 @@ def resolve_dataset(
 
 
 def _load(source: Any, *, template: str | None, recorded: str | None, max_examples: int | None) -> EvalDataset:
-    from gemini_tuning.datasets.errors import DatasetUsageError
-    from gemini_tuning.datasets.readers import ReadError, infer_format, read_records
-
     if max_examples is not None and max_examples < 1:
         raise EvaluationDatasetError(f"max_examples must be at least 1, got {max_examples}")
-    checker = None
-    if template is not None:
-        from gemini_tuning.datasets.rules import FORMATTING_ONLY, ExampleChecker
-
-        try:
-            # the formatting without any service's training limits (the tuned-model limits are checked apart)
-            checker = ExampleChecker(FORMATTING_ONLY, prompt_template=template)
-        except (ValueError, InvalidInputError) as exc:  # a malformed template
-            raise EvaluationDatasetError(str(exc)) from None
-    inline = isinstance(source, list)
-    label = "<inline>" if inline else source
-    try:
-        fmt = infer_format(source)
-        columns = [*checker.placeholders, "output"] if checker and fmt == "csv" else ()
-        records = read_records(source, fmt, columns=columns)
-    except DatasetUsageError as exc:
-        raise EvaluationDatasetError(str(exc)) from None
-
-    examples: list[EvalExample] = []
-    problems: list[str] = []
-    bad = total = 0
-    for line, record, *_ in records:  # (line, record[, raw bytes]) depending on the reader
-        total += 1
-        if max_examples is not None and len(examples) >= max_examples:
-            continue  # keep counting the source's records
-        if isinstance(record, ReadError):
-            found = [f"{record.field}: {record.message}"]
-        else:
-            if checker is not None and isinstance(record, dict) and not _non_text_parts(record):
-                normalized, _, _, checked = checker.check(record)
-                record = normalized if normalized is not None else record
-                found = [f"{f}: {m}" for f, m in checked]
-            else:
-                found = []
-            if not found:
-                example, found = _to_example(len(examples), line, record)
-                if example is not None:
-                    examples.append(example)
-        if found:
-            bad += 1
-            if bad <= MAX_LISTED:
-                problems += [f"  - {label} line {line}: {p}" for p in found]
-    if problems:
-        more = f"\n  ... and {bad - MAX_LISTED} more records" if bad > MAX_LISTED else ""
-        raise EvaluationDatasetError(f"{bad} evaluation records cannot be used:\n" + "\n".join(problems) + more)
+    checker = _template_checker(template)
+    label = "<inline>" if isinstance(source, list) else source
+    examples, total = _collect(_records(source, checker), checker, label, max_examples)
     if not examples:
         raise EvaluationDatasetError(f"{label} holds no examples")
     return EvalDataset(
@@ -152,6 +108,69 @@ def _load(source: Any, *, template: str | None, recorded: str | None, max_exampl
         template_applied=template is not None,
         total=total,
     )
+
+
+def _template_checker(template: str | None) -> Any:
+    """The dataset operators' checker, to apply ``template`` exactly as for training (``None``: no template)."""
+    if template is None:
+        return None
+    from gemini_tuning.datasets.rules import FORMATTING_ONLY, ExampleChecker
+
+    try:
+        # the formatting without any service's training limits (the tuned-model limits are checked apart)
+        return ExampleChecker(FORMATTING_ONLY, prompt_template=template)
+    except (ValueError, InvalidInputError) as exc:  # a malformed template
+        raise EvaluationDatasetError(str(exc)) from None
+
+
+def _records(source: Any, checker: Any) -> Iterable[tuple]:
+    from gemini_tuning.datasets.errors import DatasetUsageError
+    from gemini_tuning.datasets.readers import infer_format, read_records
+
+    try:
+        fmt = infer_format(source)
+        columns = [*checker.placeholders, "output"] if checker and fmt == "csv" else ()
+        return read_records(source, fmt, columns=columns)
+    except DatasetUsageError as exc:
+        raise EvaluationDatasetError(str(exc)) from None
+
+
+def _collect(
+    records: Iterable[tuple], checker: Any, label: str, max_examples: int | None
+) -> tuple[list[EvalExample], int]:
+    """The usable examples (the first ``max_examples``) and the count of records; every bad one is an error."""
+    examples: list[EvalExample] = []
+    problems: list[str] = []
+    bad = total = 0
+    for line, record, *_ in records:  # (line, record[, raw bytes]) depending on the reader
+        total += 1
+        if max_examples is not None and len(examples) >= max_examples:
+            continue  # keep counting the source's records
+        example, found = _example_of(record, checker, len(examples), line)
+        if example is not None:
+            examples.append(example)
+        if found:
+            bad += 1
+            if bad <= MAX_LISTED:
+                problems += [f"  - {label} line {line}: {p}" for p in found]
+    if problems:
+        more = f"\n  ... and {bad - MAX_LISTED} more records" if bad > MAX_LISTED else ""
+        raise EvaluationDatasetError(f"{bad} evaluation records cannot be used:\n" + "\n".join(problems) + more)
+    return examples, total
+
+
+def _example_of(record: Any, checker: Any, index: int, line: int) -> tuple[EvalExample | None, list[str]]:
+    """One record, templated when ``checker`` is given, as an example or its problems."""
+    from gemini_tuning.datasets.readers import ReadError
+
+    if isinstance(record, ReadError):
+        return None, [f"{record.field}: {record.message}"]
+    if checker is not None and isinstance(record, dict) and not _non_text_parts(record):
+        normalized, _, _, checked = checker.check(record)
+        if checked:
+            return None, [f"{f}: {m}" for f, m in checked]
+        record = normalized
+    return _to_example(index, line, record)
 
 
 def _non_text_parts(record: dict) -> list[str]:

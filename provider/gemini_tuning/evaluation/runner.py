@@ -58,55 +58,66 @@ async def generate_all(
     """
     if max_concurrency < 1:
         raise InvalidInputError(f"max_concurrency must be at least 1, got {max_concurrency}")
-    semaphore = asyncio.Semaphore(max_concurrency)
     await hook.aget_client()  # build the client once, before the fan-out
-    roles = list(models)
-    results: dict[str, list[Outcome | None]] = {role: [None] * len(examples) for role in roles}
-    stopped: list[BaseException] = []  # the first error that will not go away
+    fan_out = _FanOut(hook, models, config, max_concurrency, on_done)
+    results = await fan_out.run(examples)
+    missing = [(role, i) for role, outcomes in results.items() for i, o in enumerate(outcomes) if o is None]
+    if missing:  # cannot happen; guards the "never lose an example" promise
+        raise RuntimeError(f"{len(missing)} requests produced no outcome, e.g. {missing[:5]}")
+    return results  # type: ignore[return-value]
 
-    async def one(role: str, index: int, example: Any) -> None:
+
+class _FanOut:
+    """One request per example per model, at most ``max_concurrency`` at a time; stops at an error that stays."""
+
+    def __init__(self, hook: Any, models: Mapping[str, str], config: Any, max_concurrency: int, on_done: Any):
+        self.hook, self.models, self.config, self.on_done = hook, models, config, on_done
+        self.semaphore = asyncio.Semaphore(max_concurrency)
+        self.results: dict[str, list[Outcome | None]] = {}
+        self.stopped: BaseException | None = None  # the first error that will not go away
+
+    async def run(self, examples: Sequence[Any]) -> dict[str, list[Outcome | None]]:
+        self.results = {role: [None] * len(examples) for role in self.models}
+        # Acquire before creating each task: at most ``max_concurrency`` requests (and tasks) exist at a time.
+        pending: set[asyncio.Task] = set()
+        try:
+            for index, example in enumerate(examples):
+                for role in self.models:
+                    await self.semaphore.acquire()
+                    if self.stopped:
+                        break
+                    task = asyncio.ensure_future(self.ask(role, index, example))
+                    pending.add(task)
+                    task.add_done_callback(pending.discard)
+                if self.stopped:
+                    break
+            while pending and not self.stopped:
+                await asyncio.wait(set(pending), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in pending:  # only left when stopping (or cancelled): their answers would be thrown away
+                task.cancel()
+            if pending:
+                await asyncio.gather(*pending, return_exceptions=True)
+        if self.stopped:
+            raise self.stopped
+        return self.results
+
+    async def ask(self, role: str, index: int, example: Any) -> None:
         started = time.monotonic()
         try:
-            text = await hook.agenerate(models[role], example.input, _config_for(example, config))
+            text = await self.hook.agenerate(self.models[role], example.input, _config_for(example, self.config))
             outcome = Outcome(text, seconds=time.monotonic() - started)
         except TransientServiceError as exc:  # recorded, counted and reported -- never dropped
             outcome = Outcome(None, error=str(exc), http_status=exc.http_status, seconds=time.monotonic() - started)
         except Exception as exc:
-            if not stopped:
-                stopped.append(_refused(exc, role, models[role], example, index))
+            if self.stopped is None:
+                self.stopped = _refused(exc, role, self.models[role], example, index)
             return
         finally:
-            semaphore.release()
-        results[role][index] = outcome
-        if on_done is not None:
-            on_done(role, index, outcome)
-
-    # Acquire before creating each task: at most ``max_concurrency`` requests (and tasks) exist at a time.
-    pending: set[asyncio.Task] = set()
-    try:
-        for index, example in enumerate(examples):
-            for role in roles:
-                await semaphore.acquire()
-                if stopped:
-                    break
-                task = asyncio.ensure_future(one(role, index, example))
-                pending.add(task)
-                task.add_done_callback(pending.discard)
-            if stopped:
-                break
-        while pending and not stopped:
-            await asyncio.wait(set(pending), return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in pending:  # only left when stopping (or cancelled): their answers would be thrown away
-            task.cancel()
-        if pending:
-            await asyncio.gather(*pending, return_exceptions=True)
-    if stopped:
-        raise stopped[0]
-    missing = [(role, i) for role in roles for i, o in enumerate(results[role]) if o is None]
-    if missing:  # cannot happen; guards the "never lose an example" promise
-        raise RuntimeError(f"{len(missing)} requests produced no outcome, e.g. {missing[:5]}")
-    return results  # type: ignore[return-value]
+            self.semaphore.release()
+        self.results[role][index] = outcome
+        if self.on_done is not None:
+            self.on_done(role, index, outcome)
 
 
 def _refused(exc: Exception, role: str, model: str, example: Any, index: int) -> BaseException:
