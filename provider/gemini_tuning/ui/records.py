@@ -1,0 +1,355 @@
+"""What the UI shows, read from the XCom values this provider's tasks write.
+
+This is the one module that knows those shapes: the XCom keys, the operators' names and the fields
+of the tuning summary, the tuning job, the evaluation summary and the validation report
+(``docs/xcom.md``). A change to an XCom contract touches this module only; the queries, the pages
+and the JSON work on the models below.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field, ValidationError, computed_field
+
+from gemini_tuning.links import JOB_NAME_KEY, JOB_URL_KEY
+
+RETURN_KEY = "return_value"
+XCOM_KEYS = (JOB_NAME_KEY, JOB_URL_KEY, RETURN_KEY)
+
+# Airflow records each task instance's operator class name; these are this provider's.
+CREATE_OPERATOR = "CreateTuningJobOperator"
+SENSOR_OPERATOR = "TuningJobSensor"
+EVALUATE_OPERATOR = "EvaluateTunedModelOperator"
+VALIDATE_OPERATOR = "ValidateTuningDatasetOperator"
+UPLOAD_OPERATOR = "UploadTuningDatasetOperator"
+PROVIDER_OPERATORS = (CREATE_OPERATOR, SENSOR_OPERATOR, EVALUATE_OPERATOR, VALIDATE_OPERATOR, UPLOAD_OPERATOR)
+
+SUCCEEDED = "JOB_STATE_SUCCEEDED"
+TERMINAL_STATES = frozenset(
+    {SUCCEEDED, "JOB_STATE_FAILED", "JOB_STATE_CANCELLED", "JOB_STATE_EXPIRED", "JOB_STATE_PARTIALLY_SUCCEEDED"}
+)
+
+
+class TaskRef(BaseModel):
+    """A task instance, as Airflow records it."""
+
+    dag_id: str
+    run_id: str
+    task_id: str
+    map_index: int = -1
+    state: str | None = None
+    start_date: datetime | None = None
+    end_date: datetime | None = None
+    operator: str | None = None
+
+
+class LossPoint(BaseModel):
+    epoch: int | None = None
+    step: int | None = None
+    mean_loss: float
+
+
+class Metric(BaseModel):
+    tuned: float | None = None
+    baseline: float | None = None
+    delta: float | None = None
+
+
+class Evaluation(BaseModel):
+    """An ``EvaluateTunedModelOperator`` summary (pushed also when a gate fails)."""
+
+    task: TaskRef
+    model: str | None = None
+    baseline_model: str | None = None
+    examples: int | None = None
+    succeeded: int | None = None
+    failed: int | None = None
+    metrics: dict[str, Metric] = Field(default_factory=dict)
+    headline: str | None = None
+    passed: bool | None = None
+    reasons: list[str] = Field(default_factory=list)
+    dataset: str | None = None
+    prompt_template: str | None = None
+    results_uri: str | None = None
+    report_uri: str | None = None
+
+    @property
+    def headline_metric(self) -> Metric | None:
+        return self.metrics.get(self.headline) if self.headline else None
+
+
+class Job(BaseModel):
+    """A tuning job: from the task's XComs, then, while it runs, from the service."""
+
+    task: TaskRef
+    job_name: str | None = None
+    job_url: str | None = None
+    backend: str | None = None
+    display_name: str | None = None
+    base_model: str | None = None
+    tuned_model: str | None = None
+    model: str | None = None
+    state: str | None = None
+    completed_percent: float | None = None
+    epoch: int | None = None
+    epoch_count: int | None = None
+    hyperparameters: dict[str, Any] = Field(default_factory=dict)
+    example_count: int | None = None
+    training_dataset_uri: str | None = None
+    validation_dataset_uri: str | None = None
+    prompt_template: str | None = None
+    loss_curve: list[LossPoint] = Field(default_factory=list)
+    step_losses: list[LossPoint] = Field(default_factory=list)
+    recommended_epoch_count: int | None = None
+    error: str | None = None
+    submitted_at: datetime | None = None
+    finished_at: datetime | None = None
+    source: str = "task"  # "summary" (the task's return value), "service" (asked live) or "task" (name only)
+    checked_at: datetime | None = None
+    note: str | None = None  # why the state shown may be out of date
+    evaluation: Evaluation | None = None
+    conn_id: str | None = Field(default=None, exclude=True)
+
+    @computed_field
+    @property
+    def terminal(self) -> bool:
+        return self.state in TERMINAL_STATES
+
+    @computed_field
+    @property
+    def progress(self) -> float | None:
+        """Percent done: the service's figure, else epochs done, else 100 for a finished job."""
+        if self.state == SUCCEEDED:
+            return 100.0
+        if self.completed_percent is not None:
+            return max(0.0, min(100.0, self.completed_percent))
+        if self.epoch and self.epoch_count:
+            return min(100.0, 100.0 * self.epoch / self.epoch_count)
+        return None
+
+    @property
+    def needs_service(self) -> bool:
+        """Only a job whose end the task's records don't hold is asked about."""
+        return bool(self.job_name) and self.source != "summary" and not self.terminal
+
+
+class DatasetStats(BaseModel):
+    """The validation report's counts."""
+
+    task: TaskRef
+    source: str | None = None
+    total: int | None = None
+    valid: int | None = None
+    rejected: int | None = None
+    duplicates: int | None = None
+    train_count: int | None = None
+    validation_count: int | None = None
+    train_uri: str | None = None
+    rejects_uri: str | None = None
+    prompt_template: str | None = None
+    warnings: list[str] = Field(default_factory=list)
+
+
+def decode(value: Any) -> Any:
+    """An XCom value as stored: JSON text (``XCom.serialize_value``) or already-decoded JSON."""
+    if isinstance(value, str | bytes):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _mapping(value: Any) -> dict[str, Any] | None:
+    value = decode(value)
+    return value if isinstance(value, dict) else None
+
+
+def _text(value: Any) -> str | None:
+    value = decode(value)
+    return value if isinstance(value, str) and value else None
+
+
+def job_from(
+    task: TaskRef,
+    *,
+    name: Any = None,
+    url: Any = None,
+    returned: Any = None,
+    submitted_at: datetime | None = None,
+    conn_id: str | None = None,
+    sensor_job_name: str | None = None,
+) -> Job:
+    """A job from a create task's (or a sensor's) XComs; ``returned`` is its return value, if any."""
+    job = Job(
+        task=task,
+        job_name=_text(name) or sensor_job_name,
+        job_url=_text(url),
+        submitted_at=submitted_at,
+        conn_id=conn_id,
+    )
+    value = _mapping(returned)
+    if value is None:
+        return job
+    if "job_name" in value:  # the tuning summary of a finished job
+        return _with_summary(job, value)
+    if "name" in value:  # a sensor returns the job itself
+        return apply_service_job(job, value, checked_at=task.end_date, source="summary")
+    return job
+
+
+def _with_summary(job: Job, summary: dict[str, Any]) -> Job:
+    hyperparameters = summary.get("hyperparameters") or {}
+    try:
+        curve = [LossPoint.model_validate(point) for point in summary.get("loss_curve") or []]
+    except ValidationError:
+        curve = []
+    return job.model_copy(
+        update={
+            "job_name": summary.get("job_name") or job.job_name,
+            "job_url": job.job_url or summary.get("console_url"),
+            "backend": summary.get("backend"),
+            "state": summary.get("state") or SUCCEEDED,
+            "base_model": summary.get("base_model"),
+            "tuned_model": summary.get("tuned_model"),
+            "model": summary.get("model") or summary.get("tuned_model"),
+            "hyperparameters": hyperparameters,
+            "epoch_count": hyperparameters.get("epoch_count"),
+            "epoch": curve[-1].epoch if curve else None,
+            "example_count": summary.get("example_count"),
+            "training_dataset_uri": summary.get("training_dataset_uri"),
+            "validation_dataset_uri": summary.get("validation_dataset_uri"),
+            "prompt_template": summary.get("prompt_template"),
+            "loss_curve": curve,
+            "recommended_epoch_count": summary.get("recommended_epoch_count"),
+            "finished_at": job.task.end_date,
+            "source": "summary",
+        }
+    )
+
+
+def apply_service_job(job: Job, remote: Any, *, checked_at: datetime | None, source: str = "service") -> Job:
+    """``job`` updated with what the service says (a hook ``TuningJob`` or its JSON form)."""
+    from gemini_tuning.loss import per_epoch_loss
+    from gemini_tuning.models import TuningJob
+
+    remote = remote if isinstance(remote, TuningJob) else TuningJob.model_validate(remote)
+    steps = [
+        LossPoint(epoch=s.epoch, step=s.step, mean_loss=s.mean_loss)
+        for s in remote.snapshots
+        if s.mean_loss is not None
+    ]
+    curve = [LossPoint.model_validate(point) for point in per_epoch_loss(remote.snapshots)]
+    completed = remote.completed_percent
+    if completed is None and remote.completed_steps is not None and remote.total_steps:
+        completed = 100.0 * remote.completed_steps / remote.total_steps
+    hyperparameters = remote.hyperparameters.model_dump(exclude_none=True)
+    return job.model_copy(
+        update={
+            "job_name": remote.name,
+            "job_url": job.job_url or remote.console_url,
+            "backend": remote.backend,
+            "display_name": remote.display_name,
+            "state": remote.state.value,
+            "base_model": remote.base_model or job.base_model,
+            "tuned_model": remote.tuned_model or job.tuned_model,
+            "model": remote.endpoint or remote.tuned_model or job.model,
+            "completed_percent": completed,
+            "hyperparameters": hyperparameters or job.hyperparameters,
+            "epoch_count": remote.hyperparameters.epoch_count or job.epoch_count,
+            "epoch": steps[-1].epoch if steps else job.epoch,
+            "example_count": remote.example_count or job.example_count,
+            "step_losses": steps,
+            "loss_curve": curve or job.loss_curve,
+            "error": remote.error_message,
+            "submitted_at": job.submitted_at or _time(remote.create_time),
+            "finished_at": _time(remote.end_time) or job.finished_at,
+            "source": source,
+            "checked_at": checked_at,
+        }
+    )
+
+
+def _time(value: str | None) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
+    except ValueError:
+        return None
+
+
+def evaluation_from(task: TaskRef, returned: Any) -> Evaluation | None:
+    value = _mapping(returned)
+    if value is None or not isinstance(value.get("metrics"), dict):
+        return None
+    gates = value.get("gates") if isinstance(value.get("gates"), dict) else {}
+    metrics = {
+        str(name): Metric.model_validate(scores)
+        for name, scores in value["metrics"].items()
+        if isinstance(scores, dict)
+    }
+    gated = [name for name in gates.get("min_scores") or {} if name in metrics]
+    return Evaluation(
+        task=task,
+        model=value.get("model"),
+        baseline_model=value.get("baseline_model"),
+        examples=value.get("examples"),
+        succeeded=value.get("succeeded"),
+        failed=value.get("failed"),
+        metrics=metrics,
+        headline=(gated or list(metrics) or [None])[0],
+        passed=gates.get("passed"),
+        reasons=[str(reason) for reason in gates.get("reasons") or []],
+        dataset=value.get("dataset"),
+        prompt_template=value.get("prompt_template"),
+        results_uri=value.get("results_uri"),
+        report_uri=value.get("report_uri"),
+    )
+
+
+def dataset_from(task: TaskRef, returned: Any) -> DatasetStats | None:
+    value = _mapping(returned)
+    if value is None or "train_count" not in value:
+        return None
+    return DatasetStats(
+        task=task,
+        source=value.get("source"),
+        total=value.get("total"),
+        valid=value.get("valid"),
+        rejected=value.get("rejected"),
+        duplicates=value.get("duplicates"),
+        train_count=value.get("train_count"),
+        validation_count=value.get("validation_count"),
+        train_uri=value.get("train_uri"),
+        rejects_uri=value.get("rejects_uri"),
+        prompt_template=value.get("prompt_template"),
+        warnings=[str(w) for w in value.get("warnings") or []],
+    )
+
+
+def evaluation_for(job: Job, evaluations: list[Evaluation]) -> Evaluation | None:
+    """The evaluation of ``job``'s model in the same run; the only one when the run has just one."""
+    names = {job.model, job.tuned_model} - {None}
+    for evaluation in evaluations:
+        if evaluation.model in names:
+            return evaluation
+    return evaluations[0] if len(evaluations) == 1 else None
+
+
+def job_for(evaluation: Evaluation, jobs: list[Job]) -> Job | None:
+    """The job whose model ``evaluation`` scored; the only one when the run has just one."""
+    for job in jobs:
+        if evaluation.model in {job.model, job.tuned_model} - {None}:
+            return job
+    return jobs[0] if len(jobs) == 1 else None
+
+
+def dataset_for(job: Job | None, reports: list[DatasetStats]) -> DatasetStats | None:
+    """The validation report whose staged training file the job tuned on; the only one otherwise."""
+    if job is not None and job.training_dataset_uri:
+        for report in reports:
+            if report.train_uri == job.training_dataset_uri:
+                return report
+    return reports[0] if len(reports) == 1 else None
