@@ -20,7 +20,7 @@ def test_operator_names_are_the_classes_airflow_records():
 
     classes = (CreateTuningJobOperator, TuningJobSensor, EvaluateTunedModelOperator)
     classes += (ValidateTuningDatasetOperator, UploadTuningDatasetOperator)
-    assert records.PROVIDER_OPERATORS == tuple(cls.__name__ for cls in classes)
+    assert tuple(cls.__name__ for cls in classes) == records.PROVIDER_OPERATORS
 
 
 def test_a_summary_stored_as_json_text_becomes_a_finished_job():
