@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from gemini_tuning.ui.records import LossPoint
 
-WIDTH, HEIGHT = 640, 260
+WIDTH, HEIGHT = 600, 230
 LEFT, RIGHT, TOP, BOTTOM = 56, 16, 16, 40
 
 
@@ -82,7 +82,7 @@ def line_chart(
 ) -> Chart:
     """Place every series on shared axes; ``x_labels`` replaces numeric x ticks (e.g. run dates)."""
     chart = Chart(css=css, title=title, series=list(series), x_title=x_title, y_title=y_title)
-    xs = [x for s in series for x, _, _ in s.values] + [x for x, _, _ in vlines]
+    xs = [x for s in series for x, _, _ in s.values] + [x for x, _, _ in vlines] + list(x_labels or ())
     ys = [y for s in series for _, y, _ in s.values]
     if not xs or not ys:
         return chart

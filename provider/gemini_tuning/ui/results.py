@@ -30,12 +30,8 @@ class ResultRow:
 
     @property
     def disagrees(self) -> bool:
-        """The tuned and the baseline model answered differently, or a request failed."""
-        if self.error:
-            return True
-        if self.baseline is None:
-            return False
-        return _normalized(self.tuned) != _normalized(self.baseline)
+        """The tuned model's answer differs from the expected one (or its request failed)."""
+        return self.tuned is None or _normalized(self.tuned) != _normalized(self.expected)
 
 
 @dataclass

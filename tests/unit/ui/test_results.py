@@ -11,22 +11,19 @@ def write(tmp_path, n: int) -> str:
     path = tmp_path / "results.jsonl"
     with path.open("w") as f:
         for i in range(n):
-            tuned, baseline = f"answer {i}", f"answer {i}" if i % 3 else f"other {i}"
-            f.write(
-                json.dumps(
-                    {
-                        "line": i + 1,
-                        "input": f"q{i}",
-                        "expected": tuned,
-                        "tuned_output": tuned,
-                        "baseline_output": baseline,
-                        "tuned_scores": {"m": 1.0},
-                        "baseline_scores": {"m": float(tuned == baseline)},
-                        "error": None,
-                    }
-                )
-                + "\n"
-            )
+            expected = f"answer {i}"
+            tuned = expected if i % 3 else f"wrong {i}"
+            record = {
+                "line": i + 1,
+                "input": f"q{i}",
+                "expected": expected,
+                "tuned_output": tuned,
+                "baseline_output": "?",
+                "tuned_scores": {"m": float(tuned == expected)},
+                "baseline_scores": {"m": 0.0},
+                "error": None,
+            }
+            f.write(json.dumps(record) + "\n")
         f.write("not json\n")
     return path.as_uri()
 
@@ -37,7 +34,7 @@ def test_pages_are_bounded_and_ordered(tmp_path):
     last = results.read_page(uri, offset=50, limit=25, metric="m")
     assert ([r.line for r in first.rows][:3], len(first.rows), first.has_more) == ([1, 2, 3], 25, True)
     assert ([r.line for r in last.rows][0], len(last.rows), last.has_more) == (51, 10, False)
-    assert (first.rows[0].tuned_score, first.rows[0].baseline_score) == (1.0, 0.0)
+    assert (first.rows[1].tuned_score, first.rows[0].tuned_score, first.rows[0].baseline_score) == (1.0, 0.0, 0.0)
 
 
 def test_disagreements_only(tmp_path):
