@@ -12,8 +12,10 @@ import json
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError, computed_field
+from pydantic import BaseModel, Field, computed_field
 
+from gemini_tuning.contracts.tuning import TuningSummary
+from gemini_tuning.exceptions import GeminiTuningError
 from gemini_tuning.links import JOB_NAME_KEY, JOB_URL_KEY
 
 RETURN_KEY = "return_value"
@@ -194,37 +196,36 @@ def job_from(
     value = _mapping(returned)
     if value is None:
         return job
-    if "job_name" in value:  # the tuning summary of a finished job
-        return _with_summary(job, value)
-    if "name" in value:  # a sensor returns the job itself
+    if "job_name" in value:  # a TuningSummary: the create operator's and the sensor's result
+        try:
+            return _with_summary(job, TuningSummary.parse(value, argument="return_value"))
+        except GeminiTuningError as exc:
+            return job.model_copy(update={"note": f"The task's result could not be read: {exc}"})
+    if "name" in value:  # a sensor of provider 0.1 returned the job itself
         return apply_service_job(job, value, checked_at=task.end_date, source="summary")
     return job
 
 
-def _with_summary(job: Job, summary: dict[str, Any]) -> Job:
-    hyperparameters = summary.get("hyperparameters") or {}
-    try:
-        curve = [LossPoint.model_validate(point) for point in summary.get("loss_curve") or []]
-    except ValidationError:
-        curve = []
+def _with_summary(job: Job, summary: TuningSummary) -> Job:
+    curve = [LossPoint(epoch=point.epoch, mean_loss=point.mean_loss) for point in summary.loss_curve]
     return job.model_copy(
         update={
-            "job_name": summary.get("job_name") or job.job_name,
-            "job_url": job.job_url or summary.get("console_url"),
-            "backend": summary.get("backend"),
-            "state": summary.get("state") or SUCCEEDED,
-            "base_model": summary.get("base_model"),
-            "tuned_model": summary.get("tuned_model"),
-            "model": summary.get("model") or summary.get("tuned_model"),
-            "hyperparameters": hyperparameters,
-            "epoch_count": hyperparameters.get("epoch_count"),
+            "job_name": summary.job_name,
+            "job_url": job.job_url or summary.console_url,
+            "backend": summary.backend,
+            "state": summary.state,
+            "base_model": summary.base_model,
+            "tuned_model": summary.tuned_model,
+            "model": summary.model or summary.tuned_model,
+            "hyperparameters": summary.hyperparameters,
+            "epoch_count": summary.hyperparameters.get("epoch_count"),
             "epoch": curve[-1].epoch if curve else None,
-            "example_count": summary.get("example_count"),
-            "training_dataset_uri": summary.get("training_dataset_uri"),
-            "validation_dataset_uri": summary.get("validation_dataset_uri"),
-            "prompt_template": summary.get("prompt_template"),
+            "example_count": summary.example_count,
+            "training_dataset_uri": summary.training_dataset_uri,
+            "validation_dataset_uri": summary.validation_dataset_uri,
+            "prompt_template": summary.prompt_template,
             "loss_curve": curve,
-            "recommended_epoch_count": summary.get("recommended_epoch_count"),
+            "recommended_epoch_count": summary.recommended_epoch_count,
             "finished_at": job.task.end_date,
             "source": "summary",
         }

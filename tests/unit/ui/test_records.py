@@ -108,3 +108,12 @@ def test_loss_chart_per_epoch_when_the_service_reports_no_steps():
     assert [label for _, label in chart.x_ticks] == ["1", "2", "3", "4"]
     assert [label for _, label, _ in chart.vlines] == ["recommended: 3 epochs"]
     assert charts.loss_chart([], [], None).marker_count == 0
+
+
+def test_a_result_this_provider_cannot_read_is_a_note_not_an_error():
+    newer = {"job_name": "tunedModels/z", "backend": "gemini_api", "state": "JOB_STATE_SUCCEEDED", "schema_version": 99}
+    job = records.job_from(TASK, name="tunedModels/z", returned=newer)
+    assert (job.source, job.state, job.needs_service) == ("task", None, True)
+    assert job.note.startswith(
+        "The task's result could not be read: `return_value` is a tuning summary of schema_version 99"
+    )
