@@ -80,7 +80,9 @@ class TaskView:
     def loss_chart(self) -> charts.Chart | None:
         if self.job is None or not (self.job.loss_curve or self.job.step_losses):
             return None
-        return charts.loss_chart(self.job.loss_curve, self.job.step_losses, self.job.recommended_epoch_count)
+        job = self.job
+        curve = job.loss_curve if job.terminal or not job.step_losses else job.loss_curve[:-1]  # epoch in progress
+        return charts.loss_chart(curve, job.step_losses, job.recommended_epoch_count)
 
     def to_json(self) -> dict[str, Any]:
         dump = lambda model: None if model is None else model.model_dump(mode="json")  # noqa: E731
