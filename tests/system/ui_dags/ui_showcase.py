@@ -19,13 +19,15 @@ from gemini_tuning.operators.tuning import CreateTuningJobOperator
 BASE_MODEL = "models/gemini-1.5-flash-001-tuning"
 XSS_SCRIPT = "<script>window.__xss=1</script>"
 XSS_ATTR = '"><img src=x onerror="window.__xss=2">'
+# The "account" tickets read like the billing ones: the tuned model gets some of them wrong.
 TOPICS = [
     ("my invoice shows a double charge", "billing"),
     ("the parcel has not arrived", "shipping"),
     (f"the screen shows {XSS_ATTR}", XSS_SCRIPT),
+    ("my invoice shows a double charge", "account"),
 ]
 TICKETS = [
-    {"text_input": f"Ticket {i}: {TOPICS[i % 3][0]} (order {1000 + i})", "output": TOPICS[i % 3][1]} for i in range(48)
+    {"text_input": f"Ticket {i}: {TOPICS[i % 4][0]} (order {1000 + i})", "output": TOPICS[i % 4][1]} for i in range(48)
 ]
 REJECTED = [{"text_input": "Ticket with no answer", "output": ""}, {"text_input": "", "output": "billing"}]
 
