@@ -254,18 +254,11 @@ def history_charts(rows: list[HistoryRow], metric: str | None) -> list[charts.Ch
             y_floor=0,
             y_title=metric or "",
         ),
-        charts.line_chart(
-            "history-loss",
-            "final training loss",
-            [series("final loss", "loss", lambda row: row.final_loss, run)],
-            x_labels=labels,
-            y_floor=0,
-        ),
-        charts.line_chart(
-            "history-epochs",
-            "epochs used",
-            [series("epochs", "epochs", lambda row: row.epochs, run)],
-            x_labels=labels,
-            y_floor=0,
+        *(
+            charts.line_chart(css, title, [series(name, name, value, run)], x_labels=labels, y_floor=0)
+            for css, title, name, value in (
+                ("history-loss", "final training loss", "loss", lambda row: row.final_loss),
+                ("history-epochs", "epochs used", "epochs", lambda row: row.epochs),
+            )
         ),
     ]

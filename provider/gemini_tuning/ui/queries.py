@@ -49,6 +49,28 @@ def _same_ti(left, right) -> Any:
     )
 
 
+def _ti_columns(TI, XCom) -> tuple:
+    """A task instance's columns and one of its XComs (key, value, time): the rows the tabs read."""
+    ti = (TI.dag_id, TI.task_id, TI.map_index, TI.state, TI.start_date, TI.end_date, TI.operator)
+    return (*ti, XCom.key, XCom.value, XCom.timestamp)
+
+
+def _by_task(rows: list[Any], key, extras: tuple[str, ...] = ()) -> tuple[dict[tuple, TaskRef], dict[tuple, dict]]:
+    """Rows of (task instance, XCom) grouped per task instance: its ref and ``{xcom key: value}``."""
+    refs: dict[tuple, TaskRef] = {}
+    values: dict[tuple, dict[str, Any]] = defaultdict(dict)
+    for row in rows:
+        k = key(row)
+        refs.setdefault(k, _ref(row))
+        for name in extras:
+            values[k][name] = values[k].get(name) or getattr(row, name)
+        if row.key is not None:
+            values[k][row.key] = row.value
+            if row.key == JOB_NAME_KEY:
+                values[k]["submitted_at"] = row.timestamp
+    return refs, values
+
+
 def _ref(row: Any, prefix: str = "") -> TaskRef:
     get = row._mapping.get
     return TaskRef(
@@ -183,17 +205,8 @@ def task_records(session: Session, dag_id: str, run_id: str, task_id: str, map_i
     target = and_(TI.task_id == task_id, TI.map_index == map_index)
     stmt = (
         select(
-            TI.dag_id,
             TI.run_id,
-            TI.task_id,
-            TI.map_index,
-            TI.state,
-            TI.start_date,
-            TI.end_date,
-            TI.operator,
-            XCom.key,
-            XCom.value,
-            XCom.timestamp,
+            *_ti_columns(TI, XCom),
             Rendered.rendered_fields["gemini_conn_id"].as_string().label("conn_id"),
             Rendered.rendered_fields["job_name"].as_string().label("sensor_job_name"),
         )
@@ -205,17 +218,8 @@ def task_records(session: Session, dag_id: str, run_id: str, task_id: str, map_i
             or_(target, TI.operator.in_(records.PROVIDER_OPERATORS)),
         )
     )
-    by_task: dict[tuple, dict[str, Any]] = defaultdict(dict)
-    refs: dict[tuple, TaskRef] = {}
-    for row in session.execute(stmt).all():
-        key = (row.task_id, row.map_index)
-        refs.setdefault(key, _ref(row))
-        by_task[key]["conn_id"] = by_task[key].get("conn_id") or row.conn_id
-        by_task[key]["sensor_job_name"] = by_task[key].get("sensor_job_name") or row.sensor_job_name
-        if row.key is not None:
-            by_task[key][row.key] = row.value
-            if row.key == JOB_NAME_KEY:
-                by_task[key]["submitted_at"] = row.timestamp
+    rows = session.execute(stmt).all()
+    refs, by_task = _by_task(rows, lambda row: (row.task_id, row.map_index), ("conn_id", "sensor_job_name"))
     return _assemble_task(refs, by_task, (task_id, map_index))
 
 
@@ -270,34 +274,15 @@ def dag_history(session: Session, dag_id: str, runs: int = HISTORY_RUNS) -> list
         .subquery("latest")
     )
     stmt = (
-        select(
-            latest,
-            TI.dag_id,
-            TI.task_id,
-            TI.map_index,
-            TI.state,
-            TI.start_date,
-            TI.end_date,
-            TI.operator,
-            XCom.key,
-            XCom.value,
-            XCom.timestamp,
-        )
+        select(latest, *_ti_columns(TI, XCom))
         .join(TI, and_(TI.dag_id == dag_id, TI.run_id == latest.c.run_id))
         .join(XCom, and_(_same_ti(XCom, TI), XCom.key.in_((JOB_NAME_KEY, records.RETURN_KEY))))
         .where(or_(XCom.key == JOB_NAME_KEY, TI.operator.in_((records.CREATE_OPERATOR, records.EVALUATE_OPERATOR))))
         .order_by(latest.c.run_after, TI.task_id, TI.map_index)
     )
-    history: dict[str, HistoryRun] = {}
-    xcoms: dict[tuple, dict[str, Any]] = defaultdict(dict)
-    refs: dict[tuple, TaskRef] = {}
-    for row in session.execute(stmt).all():
-        history.setdefault(row.run_id, HistoryRun(row.run_id, row.run_after, row.run_state))
-        key = (row.run_id, row.task_id, row.map_index)
-        refs.setdefault(key, _ref(row))
-        xcoms[key][row.key] = row.value
-        if row.key == JOB_NAME_KEY:
-            xcoms[key]["submitted_at"] = row.timestamp
+    rows = session.execute(stmt).all()
+    history = {row.run_id: HistoryRun(row.run_id, row.run_after, row.run_state) for row in rows}
+    refs, xcoms = _by_task(rows, lambda row: (row.run_id, row.task_id, row.map_index))
     for key, ref in refs.items():
         values, run = xcoms[key], history[key[0]]
         if JOB_NAME_KEY in values:

@@ -214,36 +214,9 @@ def test_no_credential_reaches_a_page_or_json(ui, db_session, emulator, gemini_c
             "token_uri": "https://x",
         }
     )
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_VERTEX_KEYED",
-        json.dumps(
-            {
-                "conn_type": "gemini_tuning",
-                "extra": {
-                    "backend": "vertex_ai",
-                    "project": "p",
-                    "base_url": emulator.url,
-                    "key_json": key_json,
-                    "retries": 1,
-                },
-            }
-        ),
-    )
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_VERTEX_TOKEN",
-        json.dumps(
-            {
-                "conn_type": "gemini_tuning",
-                "extra": {
-                    "backend": "vertex_ai",
-                    "project": "p",
-                    "base_url": emulator.url,
-                    "access_token": "TOKEN0042",
-                    "retries": 1,
-                },
-            }
-        ),
-    )
+    for conn_id, secret in (("VERTEX_KEYED", {"key_json": key_json}), ("VERTEX_TOKEN", {"access_token": "TOKEN0042"})):
+        extra = {"backend": "vertex_ai", "project": "p", "base_url": emulator.url, "retries": 1, **secret}
+        monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id}", json.dumps({"conn_type": "gemini_tuning", "extra": extra}))
     job = GeminiTuningHook(gemini_conn).create_tuning_job(
         base_model="models/gemini-1.5-flash-001-tuning", training_examples=next_number_examples(40), job_id="ui-live"
     )
