@@ -53,6 +53,15 @@ def require_browser() -> None:
     pytest.skip(reason)
 
 
+@pytest.fixture(scope="module")
+def system_root():
+    """This module's own temp dir (not the shared ``gemini-tuning-system-`` prefix, which others clean up)."""
+    root = Path(tempfile.mkdtemp(prefix="ui-browser-system-"))
+    yield root
+    if not os.environ.get("GEMINI_TUNING_KEEP_SYSTEM_DIRS"):
+        shutil.rmtree(root, ignore_errors=True)
+
+
 @dataclass
 class Site:
     deployment: AirflowDeployment

@@ -307,3 +307,48 @@ def test_history_charts_runs_and_marks_the_promoted_model(ui, db_session, servic
     assert page.count("★ promoted") == 2
     empty = ui.get("/dags/never_tuned/history")
     assert empty.status_code == 200 and "No tuning runs to show for this DAG" in empty.text
+
+
+@pytest.fixture
+def xcom_statements():
+    """The SQL statements that read the XCom table while the test runs."""
+    from airflow import settings
+    from sqlalchemy import event
+
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        if "xcom" in statement.lower():
+            statements.append(statement)
+
+    event.listen(settings.engine, "before_cursor_execute", record)
+    yield statements
+    event.remove(settings.engine, "before_cursor_execute", record)
+
+
+def test_each_page_reads_the_records_in_one_statement_whatever_its_size(ui, db_session, service, xcom_statements):
+    records = []
+    for i in range(40):
+        job = f"tunedModels/many-{i}"
+        records += [
+            TaskRecord(DAG, f"manual__{i:02d}", "tune", xcoms={"tuning_job_name": job, "return_value": summary(job)}),
+            TaskRecord(
+                DAG,
+                f"manual__{i:02d}",
+                "evaluate",
+                "EvaluateTunedModelOperator",
+                xcoms={"return_value": evaluation(job)},
+            ),
+        ]
+    write_records(db_session, records)
+    for path, params in [
+        ("/api/jobs", {"page_size": 2}),
+        ("/api/jobs", {"page_size": 40}),
+        ("/", {}),
+        (tab_path("manual__07", "tune"), {}),
+        (f"/dags/{DAG}/history", {}),
+    ]:
+        xcom_statements.clear()
+        assert ui.get(path, **params).status_code == 200
+        assert len(xcom_statements) == 1, (path, params, xcom_statements)
+    assert len(ui.get("/api/jobs", page_size=40).json()["jobs"]) == 40
