@@ -26,6 +26,8 @@ from tests.system.harness import EMULATOR_API_KEY, REPO, AirflowDeployment, Serv
 from tests.system.ui_dags.ui_showcase import XSS_ATTR, XSS_SCRIPT
 from tests.ui_helpers import LIMITED_USER
 
+pytestmark = pytest.mark.timeout(1500)  # a whole deployment and four DAG runs on a shared machine
+
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 OUTPUT = REPO / "test-output" / "ui"
 FAIL_MESSAGE = "Training diverged: loss became NaN at step 4 <b>(see the logs)</b>"
@@ -202,10 +204,19 @@ def task_tab(site: Site, dag_id: str, run_id: str, task_id: str) -> str:
 def test_jobs_page_lists_finished_failed_and_running_jobs(site, browser):
     from selenium.webdriver.common.by import By
 
-    open_view(browser, f"{site.url}/plugin/gemini-tuning", "table.jobs")
+    def states() -> list[str]:
+        """The rows' job states, once the service has answered about the unfinished ones."""
+        open_view(browser, f"{site.url}/plugin/gemini-tuning", "table.jobs")
+        found = sorted(row.get_attribute("data-state") for row in browser.find_elements(By.CSS_SELECTOR, "tr.job"))
+        return found if "unknown" not in found else []  # not yet: the next page has the answer
+
+    assert wait_for(browser, states, "the service's answer about the unfinished jobs") == [
+        "failed",
+        "running",
+        "succeeded",
+        "succeeded",
+    ]
     rows = browser.find_elements(By.CSS_SELECTOR, "tr.job")
-    states = sorted(row.get_attribute("data-state") for row in rows)
-    assert states == ["failed", "running", "succeeded", "succeeded"]
     by_state = {}
     for row in rows:
         by_state.setdefault(row.get_attribute("data-state"), []).append(row)

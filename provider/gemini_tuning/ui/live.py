@@ -59,6 +59,12 @@ def fetch_job(conn_id: str, job_name: str, timeout: float) -> TuningJob:
         raise RuntimeError(_redact(f"{type(exc).__name__}: {exc}", hook)) from None
 
 
+def _warm_up() -> None:
+    import google.genai  # noqa: F401
+
+    import gemini_tuning.hooks.gemini_tuning  # noqa: F401
+
+
 def _redact(message: str, hook) -> str:
     try:
         secrets = hook.settings.secrets()
@@ -86,6 +92,8 @@ class StatusBoard:
         self._lock = threading.Lock()
         self._statuses: OrderedDict[Key, Status] = OrderedDict()
         self._inflight: dict[Key, Future] = {}
+        if fetch is fetch_job:
+            self._pool.submit(_warm_up)  # the first page must not wait for google-genai to import
 
     def lookup(self, keys: Iterable[Key]) -> dict[Key, Status]:
         """The status of each job, asking the service about those not fresh in the cache."""
