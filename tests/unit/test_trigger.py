@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 
 import pytest
@@ -44,9 +45,13 @@ class ScriptedHook:
 
 @pytest.fixture
 def no_sleep(monkeypatch):
+    """Record the trigger's sleeps instead of waiting; other threads (an emulator's server loop) really sleep."""
     delays = []
+    real_sleep = asyncio.sleep
 
-    async def fake_sleep(seconds):
+    async def fake_sleep(seconds, *args, **kwargs):
+        if threading.current_thread() is not threading.main_thread():
+            return await real_sleep(seconds, *args, **kwargs)
         delays.append(seconds)
 
     monkeypatch.setattr(asyncio, "sleep", fake_sleep)
@@ -158,3 +163,16 @@ def test_a_trigger_cancels_nothing_unless_told_it_owns_the_job():
     assert (trigger.cancel_on_timeout, trigger.cancel_on_kill) == (False, False)
     _, kwargs = trigger.serialize()
     assert TuningJobTrigger(**kwargs).serialize() == trigger.serialize()
+
+
+def test_an_unexpected_error_is_an_error_event_not_a_crashed_trigger(no_sleep):
+    (event,) = run(make(), ScriptedHook(RuntimeError("bad payload")))
+    assert event == {
+        "status": "error",
+        "job_name": NAME,
+        "job_url": URL,
+        "message": "RuntimeError: bad payload",
+        "error_type": "RuntimeError",
+        "http_status": None,
+        "error_status": None,
+    }
