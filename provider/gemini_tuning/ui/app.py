@@ -37,8 +37,11 @@ router = APIRouter()
 
 
 def status_board() -> StatusBoard:
+    ttl = conf.get("gemini_tuning", "ui_status_ttl", fallback=None) or conf.get(
+        "gemini_tuning", "poll_interval", fallback="30"
+    )
     return StatusBoard(
-        ttl=conf.getfloat("gemini_tuning", "ui_status_ttl", fallback=30.0),
+        ttl=float(ttl),
         timeout=conf.getfloat("gemini_tuning", "ui_status_timeout", fallback=3.0),
         concurrency=conf.getint("gemini_tuning", "ui_status_concurrency", fallback=4),
     )
