@@ -87,7 +87,9 @@ def line_chart(
     if not xs or not ys:
         return chart
     x_low, x_high = min(xs), max(xs)
-    if x_high == x_low:
+    if x_labels:  # one slot per label: keep the first and last labels off the edges
+        x_low, x_high = x_low - 0.5, x_high + 0.5
+    elif x_high == x_low:
         x_low, x_high = x_low - 1, x_high + 1
     y_ticks = nice_ticks(min(ys) if y_floor is None else y_floor, max(ys) if y_ceiling is None else y_ceiling)
     y_low, y_high = y_ticks[0], y_ticks[-1]

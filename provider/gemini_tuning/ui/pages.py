@@ -227,8 +227,8 @@ def history_view(session: Session, dag_id: str) -> HistoryView:
 
 def history_charts(rows: list[HistoryRow], metric: str | None) -> list[charts.Chart]:
     """Scores (tuned vs baseline, promoted runs marked), final loss and epochs, one x position per run."""
-    days = [row.run_after.date() for row in rows if row.run_after]
-    fmt = "%b %d" if len(set(days)) == len(rows) else "%m-%d %H:%M"
+    days = {row.run_after.date() for row in rows if row.run_after}
+    fmt = "%b %d" if len(days) == len(rows) else ("%H:%M" if len(days) == 1 else "%m-%d %H:%M")
     labels = {float(i): row.run_after.strftime(fmt) if row.run_after else f"#{i + 1}" for i, row in enumerate(rows)}
 
     def series(name: str, css: str, value, tip) -> charts.Series:

@@ -106,41 +106,15 @@ def jobs_page(
         dag_ids = dag_ids & {dag_id}
     if not dag_ids:
         return JobsPage(total=0)
-    name, url, ret, ev, ev_ti = aliased(XCom), aliased(XCom), aliased(XCom), aliased(XCom), aliased(TI)
-    page = (
-        select(
-            name.dag_id,
-            name.run_id,
-            name.task_id,
-            name.map_index,
-            name.value.label("job_name"),
-            name.timestamp.label("submitted_at"),
-            TI.state,
-            TI.start_date,
-            TI.end_date,
-            TI.operator,
-            func.count().over().label("total"),
-        )
-        .join(TI, _same_ti(TI, name))
-        .where(name.key == JOB_NAME_KEY, name.dag_id.in_(sorted(dag_ids)))
-        .order_by(name.timestamp.desc(), name.dag_id, name.run_id, name.task_id, name.map_index)
-        .limit(limit)
-        .offset(offset)
-    )
-    if state in STATE_FILTERS:
-        page = page.where(TI.state.in_(STATE_FILTERS[state]))
-    page = page.subquery("page")
+    page = _page_of_jobs(dag_ids, state, limit, offset)
+    url, ret, ev, ev_ti = aliased(XCom), aliased(XCom), aliased(XCom), aliased(TI)
     stmt = (
         select(
             page,
             url.value.label("job_url"),
             ret.value.label("returned"),
             Rendered.rendered_fields["gemini_conn_id"].as_string().label("conn_id"),
-            ev_ti.task_id.label("ev_task_id"),
-            ev_ti.map_index.label("ev_map_index"),
-            ev_ti.state.label("ev_state"),
-            ev_ti.start_date.label("ev_start_date"),
-            ev_ti.end_date.label("ev_end_date"),
+            *(getattr(ev_ti, c).label(f"ev_{c}") for c in ("task_id", "map_index", "state", "start_date", "end_date")),
             ev_ti.operator.label("ev_operator"),
             ev.value.label("evaluation"),
         )
@@ -158,8 +132,35 @@ def jobs_page(
         .outerjoin(ev, and_(_same_ti(ev, ev_ti), ev.key == records.RETURN_KEY))
         .order_by(page.c.submitted_at.desc(), page.c.dag_id, page.c.run_id, page.c.task_id, page.c.map_index)
     )
-    rows = session.execute(stmt).all()
-    return _group_jobs(rows)
+    return _group_jobs(session.execute(stmt).all())
+
+
+def _page_of_jobs(dag_ids: set[str], state: str | None, limit: int, offset: int) -> Any:
+    """The page's ``tuning_job_name`` XComs and task instances, with the count of all matches."""
+    _, _, TI, XCom = _models()
+    page = (
+        select(
+            XCom.dag_id,
+            XCom.run_id,
+            XCom.task_id,
+            XCom.map_index,
+            XCom.value.label("job_name"),
+            XCom.timestamp.label("submitted_at"),
+            TI.state,
+            TI.start_date,
+            TI.end_date,
+            TI.operator,
+            func.count().over().label("total"),
+        )
+        .join(TI, _same_ti(TI, XCom))
+        .where(XCom.key == JOB_NAME_KEY, XCom.dag_id.in_(sorted(dag_ids)))
+        .order_by(XCom.timestamp.desc(), XCom.dag_id, XCom.run_id, XCom.task_id, XCom.map_index)
+        .limit(limit)
+        .offset(offset)
+    )
+    if state in STATE_FILTERS:
+        page = page.where(TI.state.in_(STATE_FILTERS[state]))
+    return page.subquery("page")
 
 
 def _group_jobs(rows: list[Any]) -> JobsPage:
