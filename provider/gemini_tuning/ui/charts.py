@@ -10,7 +10,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from gemini_tuning.ui.records import LossPoint
+from gemini_tuning.ui.models import LossPoint
 
 WIDTH, HEIGHT = 600, 230
 LEFT, RIGHT, TOP, BOTTOM = 56, 16, 16, 40

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from gemini_tuning.models import TuningJob
-    from gemini_tuning.ui.records import Job
+    from gemini_tuning.ui.models import Job
 
 Key = tuple[str, str]  # (connection id, job name)
 MAX_ENTRIES = 10_000

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from gemini_tuning import DEFAULT_CONN_ID
-from gemini_tuning.ui import charts, queries, records
+from gemini_tuning.ui import charts, models, queries, records
 from gemini_tuning.ui.live import StatusBoard, with_status
 from gemini_tuning.ui.results import PAGE_SIZE, ResultsPage, read_page
 
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 @dataclass
 class JobsView:
-    jobs: list[records.Job]
+    jobs: list[models.Job]
     total: int
     page: int
     page_size: int
@@ -63,10 +63,10 @@ def jobs_view(
 
 @dataclass
 class TaskView:
-    task: records.TaskRef | None
-    job: records.Job | None = None
-    evaluation: records.Evaluation | None = None
-    dataset: records.DatasetStats | None = None
+    task: models.TaskRef | None
+    job: models.Job | None = None
+    evaluation: models.Evaluation | None = None
+    dataset: models.DatasetStats | None = None
     results: ResultsPage | None = None
     message: str | None = None
 
@@ -140,7 +140,7 @@ def task_view(
     return view
 
 
-def _nothing_to_show(task: records.TaskRef) -> str:
+def _nothing_to_show(task: models.TaskRef) -> str:
     if task.operator not in records.PROVIDER_OPERATORS:
         return (
             f"Nothing to show: {task.task_id} is not a Gemini tuning task. This tab shows the jobs and "
@@ -159,8 +159,8 @@ class HistoryRow:
     run_id: str
     run_after: datetime | None
     state: str | None
-    job: records.Job | None
-    evaluation: records.Evaluation | None
+    job: models.Job | None
+    evaluation: models.Evaluation | None
 
     @property
     def final_loss(self) -> float | None:

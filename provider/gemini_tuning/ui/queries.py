@@ -17,7 +17,7 @@ from sqlalchemy.orm import aliased
 
 from gemini_tuning.links import JOB_NAME_KEY, JOB_URL_KEY
 from gemini_tuning.ui import records
-from gemini_tuning.ui.records import Evaluation, Job, TaskRef
+from gemini_tuning.ui.models import DatasetStats, Evaluation, Job, TaskRef
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -196,7 +196,7 @@ class TaskRecords:
     task: TaskRef | None
     job: Job | None = None
     evaluation: Evaluation | None = None
-    datasets: list[records.DatasetStats] = field(default_factory=list)
+    datasets: list[DatasetStats] = field(default_factory=list)
     jobs_in_run: list[Job] = field(default_factory=list)
 
 

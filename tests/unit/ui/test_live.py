@@ -7,7 +7,7 @@ import time
 
 from gemini_tuning.models import JobState, TuningJob
 from gemini_tuning.ui.live import StatusBoard, with_status
-from gemini_tuning.ui.records import Job, TaskRef
+from gemini_tuning.ui.models import Job, TaskRef
 
 TASK = TaskRef(dag_id="d", run_id="r", task_id="t", state="deferred")
 

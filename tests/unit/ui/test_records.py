@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 from gemini_tuning.models import JobState, Snapshot, TuningJob
-from gemini_tuning.ui import charts, records
+from gemini_tuning.ui import charts, models, records
 from gemini_tuning.ui.app import safe_url
-from gemini_tuning.ui.records import LossPoint, TaskRef
+from gemini_tuning.ui.models import LossPoint, TaskRef
 
 TASK = TaskRef(dag_id="d", run_id="r", task_id="t")
 
@@ -70,9 +70,9 @@ def test_the_headline_metric_is_the_first_gated_one_else_the_first():
 
 
 def test_an_evaluation_belongs_to_the_job_whose_model_it_scored():
-    jobs = [records.Job(task=TASK, job_name=n, model=n, tuned_model=n) for n in ("a", "b")]
-    scored_b = records.Evaluation(task=TASK, model="b")
-    assert records.evaluation_for(jobs[1], [records.Evaluation(task=TASK, model="a"), scored_b]) == scored_b
+    jobs = [models.Job(task=TASK, job_name=n, model=n, tuned_model=n) for n in ("a", "b")]
+    scored_b = models.Evaluation(task=TASK, model="b")
+    assert records.evaluation_for(jobs[1], [models.Evaluation(task=TASK, model="a"), scored_b]) == scored_b
     assert records.job_for(scored_b, jobs) == jobs[1]
     assert records.evaluation_for(jobs[0], [scored_b]) == scored_b  # the run's only evaluation
     assert records.evaluation_for(jobs[0], [scored_b, scored_b.model_copy(update={"model": "c"})]) is None
