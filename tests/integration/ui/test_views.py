@@ -153,7 +153,7 @@ def test_jobs_page_lists_every_job_newest_first_with_its_evaluation(ui, records,
     service.jobs[FAILED_JOB] = TuningJob(
         name=FAILED_JOB, backend="gemini_api", state=JobState.FAILED, error_message="quota exhausted"
     )
-    body = ui.get("/api/jobs").json()
+    body = ui.get("/api/jobs", dag=DAG).json()  # other tests' jobs may share the session's DB
     assert body["total"] == 3
     jobs = {job["job_name"]: job for job in body["jobs"]}
     assert [job["job_name"] for job in body["jobs"]] == [FAILED_JOB, RUNNING_JOB, DONE_JOB]
@@ -171,7 +171,7 @@ def test_jobs_page_lists_every_job_newest_first_with_its_evaluation(ui, records,
     # Only jobs the task records don't finish are asked about, each through the connection the task rendered.
     assert sorted(service.calls) == [("gemini_tuning_default", FAILED_JOB), ("my_conn", RUNNING_JOB)]
 
-    page = ui.get("/").text
+    page = ui.get("/", dag=DAG).text
     assert page.count('<tr class="job"') == 3
     assert 'data-state="running"' in page and "<progress" in page and "40% · epoch 2/5" in page
     assert "gates passed" in page and "0.950" in page
@@ -180,12 +180,12 @@ def test_jobs_page_lists_every_job_newest_first_with_its_evaluation(ui, records,
 def test_jobs_are_paginated_and_filtered(ui, records, service):
     service.jobs[RUNNING_JOB] = running_job(10.0, 1)
     service.jobs[FAILED_JOB] = TuningJob(name=FAILED_JOB, backend="gemini_api", state=JobState.FAILED)
-    first = ui.get("/api/jobs", page_size=2).json()
-    second = ui.get("/api/jobs", page_size=2, page=2).json()
+    first = ui.get("/api/jobs", dag=DAG, page_size=2).json()
+    second = ui.get("/api/jobs", dag=DAG, page_size=2, page=2).json()
     assert (first["total"], first["pages"], len(first["jobs"]), len(second["jobs"])) == (3, 2, 2, 1)
     assert second["jobs"][0]["job_name"] == DONE_JOB
-    assert [j["job_name"] for j in ui.get("/api/jobs", state="running").json()["jobs"]] == [RUNNING_JOB]
-    assert [j["job_name"] for j in ui.get("/api/jobs", state="failed").json()["jobs"]] == [FAILED_JOB]
+    assert [j["job_name"] for j in ui.get("/api/jobs", dag=DAG, state="running").json()["jobs"]] == [RUNNING_JOB]
+    assert [j["job_name"] for j in ui.get("/api/jobs", dag=DAG, state="failed").json()["jobs"]] == [FAILED_JOB]
     assert ui.get("/api/jobs", dag="other_dag").json()["total"] == 0
     assert "No tuning job matches these filters" in ui.get("/", dag="other_dag").text
 
@@ -196,7 +196,7 @@ def test_running_job_is_asked_about_once_per_interval(ui, records, service):
     tab = tab_path(RUN2, "tune")
     for _ in range(3):
         assert ui.get(tab).status_code == 200
-        ui.get("/api/jobs")
+        ui.get("/api/jobs", dag=DAG)
     assert service.calls.count(("my_conn", RUNNING_JOB)) == 1
     assert service.calls.count(("gemini_tuning_default", FAILED_JOB)) == 1
 
@@ -351,4 +351,4 @@ def test_each_page_reads_the_records_in_one_statement_whatever_its_size(ui, db_s
         xcom_statements.clear()
         assert ui.get(path, **params).status_code == 200
         assert len(xcom_statements) == 1, (path, params, xcom_statements)
-    assert len(ui.get("/api/jobs", page_size=40).json()["jobs"]) == 40
+    assert len(ui.get("/api/jobs", dag=DAG, page_size=40).json()["jobs"]) == 40
