@@ -46,7 +46,7 @@ def seed(tasks: int, dags: int, home: Path) -> dict[str, str]:
     sys.path.insert(0, str(REPO))
     from airflow.utils.session import create_session
 
-    from tests.ui_helpers import TaskRecord, evaluation, summary, write_records
+    from tests.ui_helpers import TaskRecord, evaluation, summary, validation_report, write_records
 
     results = home / "results.jsonl"
     results.write_text(
@@ -65,7 +65,7 @@ def seed(tasks: int, dags: int, home: Path) -> dict[str, str]:
         if i % 16 == 1:  # ~6% failed jobs
             records.append(TaskRecord(dag, run, "tune", state="failed", xcoms={"tuning_job_name": job}))
             continue
-        report = {"source": "s3://bucket/tickets.jsonl", "total": 1200, "rejected": 3, "train_count": 950}
+        report = validation_report(training_dataset_uri=f"file:///staging/{i}/train.jsonl")
         records += [
             TaskRecord(dag, run, "validate", "ValidateTuningDatasetOperator", xcoms={"return_value": report}),
             TaskRecord(dag, run, "tune", xcoms={"tuning_job_name": job, "return_value": summary(job)}),

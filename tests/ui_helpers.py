@@ -103,6 +103,28 @@ def evaluation(model: str, tuned: float = 0.9, baseline: float = 0.2, **override
     return value
 
 
+def validation_report(**overrides: Any) -> dict[str, Any]:
+    """A validation report as ``ValidateTuningDatasetOperator`` returns it."""
+    value = {
+        "backend": "gemini_api",
+        "ok": True,
+        "format": "jsonl",
+        "source": "s3://bucket/tickets.jsonl",
+        "total": 240,
+        "valid": 236,
+        "rejected": 4,
+        "duplicates": 2,
+        "train_count": 190,
+        "validation_count": 46,
+        "training_dataset_uri": "file:///staging/abc/train.jsonl",
+        "validation_dataset_uri": "file:///staging/abc/validation.jsonl",
+        "max_rejected_fraction": 0.05,
+        "warnings": ["2 duplicate example(s)"],
+    }
+    value.update(overrides)
+    return value
+
+
 def write_records(session, records: list[TaskRecord], *, base: datetime | None = None) -> None:
     """Insert DAGs, runs, task instances, rendered fields and XComs for ``records`` (core inserts, fast)."""
     from airflow.models.dag import DagModel

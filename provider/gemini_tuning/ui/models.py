@@ -130,7 +130,7 @@ class DatasetStats(BaseModel):
     duplicates: int | None = None
     train_count: int | None = None
     validation_count: int | None = None
-    train_uri: str | None = None
+    training_dataset_uri: str | None = None
     rejects_uri: str | None = None
     prompt_template: str | None = None
     warnings: list[str] = Field(default_factory=list)

@@ -12,6 +12,7 @@ import json
 from datetime import datetime
 from typing import Any
 
+from gemini_tuning.contracts.dataset import ValidationReport
 from gemini_tuning.contracts.tuning import TuningSummary
 from gemini_tuning.exceptions import GeminiTuningError
 from gemini_tuning.links import JOB_NAME_KEY, JOB_URL_KEY
@@ -185,22 +186,27 @@ def evaluation_from(task: TaskRef, returned: Any) -> Evaluation | None:
 
 
 def dataset_from(task: TaskRef, returned: Any) -> DatasetStats | None:
+    """A validate task's ``ValidationReport``; ``None`` when there is none this provider can read."""
     value = _mapping(returned)
-    if value is None or "train_count" not in value:
+    if value is None:
+        return None
+    try:
+        report = ValidationReport.parse(value, argument="return_value")
+    except GeminiTuningError:
         return None
     return DatasetStats(
         task=task,
-        source=value.get("source"),
-        total=value.get("total"),
-        valid=value.get("valid"),
-        rejected=value.get("rejected"),
-        duplicates=value.get("duplicates"),
-        train_count=value.get("train_count"),
-        validation_count=value.get("validation_count"),
-        train_uri=value.get("train_uri"),
-        rejects_uri=value.get("rejects_uri"),
-        prompt_template=value.get("prompt_template"),
-        warnings=[str(w) for w in value.get("warnings") or []],
+        source=report.source,
+        total=report.total,
+        valid=report.valid,
+        rejected=report.rejected,
+        duplicates=report.duplicates,
+        train_count=report.train_count,
+        validation_count=report.validation_count,
+        training_dataset_uri=report.training_dataset_uri,
+        rejects_uri=report.rejects_uri,
+        prompt_template=report.prompt_template,
+        warnings=report.warnings,
     )
 
 
@@ -225,6 +231,6 @@ def dataset_for(job: Job | None, reports: list[DatasetStats]) -> DatasetStats | 
     """The validation report whose staged training file the job tuned on; the only one otherwise."""
     if job is not None and job.training_dataset_uri:
         for report in reports:
-            if report.train_uri == job.training_dataset_uri:
+            if report.training_dataset_uri == job.training_dataset_uri:
                 return report
     return reports[0] if len(reports) == 1 else None

@@ -12,7 +12,7 @@ from gemini_tuning.hooks.gemini_tuning import GeminiTuningHook
 from gemini_tuning.ui.live import StatusBoard
 from tests.helpers import API_KEY, GEMINI_CONN_ID, next_number_examples
 from tests.integration.ui.test_views import FakeService, tab_path
-from tests.ui_helpers import TaskRecord, evaluation, summary, write_records
+from tests.ui_helpers import TaskRecord, evaluation, summary, validation_report, write_records
 
 OPEN, SECRET = "tuning_open", "secret_tuning"
 SECRET_JOB = "tunedModels/secret-job-1"
@@ -119,14 +119,7 @@ def hostile(db_session, tmp_path):
                 "manual__r1",
                 "validate",
                 "ValidateTuningDatasetOperator",
-                xcoms={
-                    "return_value": {
-                        "source": XSS_SCRIPT,
-                        "train_count": 10,
-                        "validation_count": 2,
-                        "warnings": [XSS_ATTR],
-                    }
-                },
+                xcoms={"return_value": validation_report(source=XSS_SCRIPT, warnings=[XSS_ATTR])},
             ),
             TaskRecord(
                 OPEN,

@@ -10,7 +10,7 @@ import pytest
 
 from gemini_tuning.models import JobState, Snapshot, TuningJob
 from gemini_tuning.ui.live import StatusBoard
-from tests.ui_helpers import TaskRecord, evaluation, summary, write_records
+from tests.ui_helpers import TaskRecord, evaluation, summary, validation_report, write_records
 
 DAG = "tuning_open"
 RUN1, RUN2, RUN3 = "manual__run1", "manual__run2", "manual__run3"
@@ -101,19 +101,7 @@ def records(db_session, tmp_path):
                 RUN1,
                 "validate",
                 "ValidateTuningDatasetOperator",
-                xcoms={
-                    "return_value": {
-                        "source": "file:///raw/tickets.jsonl",
-                        "total": 240,
-                        "valid": 236,
-                        "rejected": 4,
-                        "duplicates": 2,
-                        "train_count": 190,
-                        "validation_count": 46,
-                        "train_uri": "file:///staging/abc/train.jsonl",
-                        "warnings": ["2 duplicate example(s)"],
-                    }
-                },
+                xcoms={"return_value": validation_report(source="file:///raw/tickets.jsonl")},
             ),
             TaskRecord(
                 DAG,

@@ -117,3 +117,13 @@ def test_a_result_this_provider_cannot_read_is_a_note_not_an_error():
     assert job.note.startswith(
         "The task's result could not be read: `return_value` is a tuning summary of schema_version 99"
     )
+
+
+def test_dataset_counts_come_from_the_validation_report_contract():
+    from tests.ui_helpers import validation_report
+
+    stats = records.dataset_from(TASK, json.dumps(validation_report(rejected=7)))
+    assert (stats.total, stats.rejected, stats.train_count, stats.validation_count) == (240, 7, 190, 46)
+    assert stats.training_dataset_uri == "file:///staging/abc/train.jsonl"
+    assert records.dataset_from(TASK, {"train_count": 3, "train_uri": "file:///x"}) is None  # not a report
+    assert records.dataset_from(TASK, "file:///raw/tickets.jsonl") is None
