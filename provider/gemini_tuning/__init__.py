@@ -74,6 +74,29 @@ def get_provider_info() -> dict:
                         "example": "8",
                         "default": "32",
                     },
+                    "ui_status_ttl": {
+                        "description": "UI plugin: seconds between two questions to the service about one running "
+                        "job (default: poll_interval); also how often a job's tab refreshes itself.",
+                        "version_added": "0.1.0",
+                        "type": "float",
+                        "example": "30",
+                        "default": None,
+                    },
+                    "ui_status_timeout": {
+                        "description": "UI plugin: seconds a page waits for the service's answer about running jobs "
+                        "(and each request's timeout); past it the page shows the last known state.",
+                        "version_added": "0.1.0",
+                        "type": "float",
+                        "example": "3",
+                        "default": "3",
+                    },
+                    "ui_status_concurrency": {
+                        "description": "UI plugin: requests to the service at once, per api-server worker.",
+                        "version_added": "0.1.0",
+                        "type": "integer",
+                        "example": "4",
+                        "default": "4",
+                    },
                 },
             }
         },

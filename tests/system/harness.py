@@ -354,6 +354,15 @@ class AirflowDeployment:
         env.update(overrides)
         return env
 
+    def add_user(self, username: str, role: str) -> str:
+        """Another simple-auth-manager user (set before the api-server starts); returns its password."""
+        password = secrets.token_urlsafe(12)
+        users = self.config[("core", "simple_auth_manager_users")]
+        self.config[("core", "simple_auth_manager_users")] = f"{users},{username}:{role}"
+        passwords = Path(self.config[("core", "simple_auth_manager_passwords_file")])
+        passwords.write_text(json.dumps({**json.loads(passwords.read_text()), username: password}))
+        return password
+
     def airflow(self, *args: str, timeout: float = 300.0) -> None:
         """Run an ``airflow`` CLI command to completion (output in ``logs/cli.log``)."""
         run_logged(
