@@ -67,7 +67,7 @@ def get_provider_info() -> dict:
                         "label": "Location (Vertex AI)",
                         "schema": {"type": ["string", "null"], "default": "us-central1"},
                     },
-                    "key_json": {
+                    "keyfile_dict": {
                         "label": "Service account key JSON (Vertex AI)",
                         "description": "Leave empty to use application-default credentials.",
                         "schema": {"type": ["string", "null"], "format": "password"},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, SecretStr, field_validator
@@ -13,6 +14,9 @@ if TYPE_CHECKING:
     from google import genai
 
 RETRY_STATUS_CODES = [408, 429, 500, 502, 503, 504]
+# The service-account key extra. Airflow redacts extras by name (``keyfile_dict`` is in its sensitive
+# fields, as in the Google provider); the old name ``key_json`` is not, so it is read with a warning.
+KEYFILE_EXTRA, DEPRECATED_KEYFILE_EXTRA = "keyfile_dict", "key_json"
 DEFAULT_API_VERSION = {"gemini_api": "v1beta", "vertex_ai": "v1beta1"}
 
 
@@ -23,7 +27,7 @@ class ConnectionSettings(BaseModel):
     api_key: SecretStr | None = None
     project: str | None = None
     location: str = "us-central1"
-    key_json: SecretStr | None = None
+    keyfile_dict: SecretStr | None = None
     access_token: SecretStr | None = None
     base_url: str | None = None
     api_version: str | None = None
@@ -42,9 +46,10 @@ class ConnectionSettings(BaseModel):
         extra = dict(conn.extra_dejson or {})
         # Tolerate the UI's legacy ``extra__gemini_tuning__field`` prefix.
         extra = {k.removeprefix("extra__gemini_tuning__"): v for k, v in extra.items()}
+        _read_deprecated_keyfile(extra)
         values = {k: v for k, v in extra.items() if k in cls.model_fields and v not in (None, "")}
-        if isinstance(values.get("key_json"), dict):
-            values["key_json"] = json.dumps(values["key_json"])
+        if isinstance(values.get(KEYFILE_EXTRA), dict):
+            values[KEYFILE_EXTRA] = json.dumps(values[KEYFILE_EXTRA])
         if conn.password:
             values["api_key"] = conn.password
         if not values.get("base_url") and conn.host:
@@ -58,7 +63,7 @@ class ConnectionSettings(BaseModel):
         return self.api_version or DEFAULT_API_VERSION[self.backend]
 
     def secrets(self) -> list[str]:
-        return [s.get_secret_value() for s in (self.api_key, self.key_json, self.access_token) if s]
+        return [s.get_secret_value() for s in (self.api_key, self.keyfile_dict, self.access_token) if s]
 
     def http_options(self) -> dict[str, Any]:
         """google-genai ``HttpOptions`` as a dict: base URL, version, timeout (ms) and retry policy."""
@@ -97,13 +102,30 @@ class ConnectionSettings(BaseModel):
 
     def _vertex_credentials(self) -> Any:
         scopes = ["https://www.googleapis.com/auth/cloud-platform"]
-        if self.key_json:
+        if self.keyfile_dict:
             from google.oauth2 import service_account
 
-            info = json.loads(self.key_json.get_secret_value())
+            info = json.loads(self.keyfile_dict.get_secret_value())
             return service_account.Credentials.from_service_account_info(info, scopes=scopes)
         if self.access_token:
             from google.oauth2.credentials import Credentials
 
             return Credentials(token=self.access_token.get_secret_value())
         return None  # google-genai falls back to application-default credentials
+
+
+def _read_deprecated_keyfile(extra: dict[str, Any]) -> None:
+    """Move the old ``key_json`` extra to ``keyfile_dict`` (unless that is set), with a deprecation warning."""
+    value = extra.pop(DEPRECATED_KEYFILE_EXTRA, None)
+    if value in (None, ""):
+        return
+    from airflow.exceptions import AirflowProviderDeprecationWarning
+
+    warnings.warn(
+        f"The `{DEPRECATED_KEYFILE_EXTRA}` connection extra is deprecated: Airflow's REST API and UI show it in "
+        f"clear. Rename it to `{KEYFILE_EXTRA}`, which Airflow redacts.",
+        AirflowProviderDeprecationWarning,
+        stacklevel=3,
+    )
+    if extra.get(KEYFILE_EXTRA) in (None, ""):
+        extra[KEYFILE_EXTRA] = value
