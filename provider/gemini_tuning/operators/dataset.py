@@ -85,7 +85,9 @@ class ValidateTuningDatasetOperator(BaseOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         from gemini_tuning.datasets.engine import DatasetValidationError, Options, validate_dataset
+        from gemini_tuning.staging_location import check_staging_location
 
+        check_staging_location(self.staging_uri or default_staging_uri())
         source = (
             json.loads(self.source)
             if isinstance(self.source, str) and self.source.lstrip().startswith("[")
@@ -148,8 +150,10 @@ class UploadTuningDatasetOperator(BaseOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         from gemini_tuning.datasets.upload import upload_dataset
+        from gemini_tuning.staging_location import check_staging_location
 
         report = json.loads(self.dataset) if isinstance(self.dataset, str) else dict(self.dataset)
+        check_staging_location(report.get("train_uri"), what="staged dataset")
         result = upload_dataset(report, self.destination_uri)
         self.log.info(
             "%s dataset %s: %s (%s)",
