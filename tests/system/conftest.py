@@ -70,10 +70,10 @@ def services(system_root) -> Iterator[Processes]:
 
 
 @pytest.fixture(scope="module")
-def postgres(services) -> Service:
+def postgres(services, system_root) -> Service:
     """A throw-away PostgreSQL; ``.url`` is the SQLAlchemy URL of its ``airflow`` database."""
     require_services()
-    return start_postgres(services)
+    return start_postgres(services, system_root / "postgres")
 
 
 @pytest.fixture(scope="module")
