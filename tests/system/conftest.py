@@ -90,10 +90,10 @@ def emulator_process(services, system_root) -> Service:
 
 
 @pytest.fixture(scope="module")
-def make_deployment(system_root) -> Iterator[Callable[..., AirflowDeployment]]:
+def make_deployment(system_root, services) -> Iterator[Callable[..., AirflowDeployment]]:
     """Factory: ``make_deployment(name, executor=..., database_url=...)`` -> a configured, unstarted deployment.
 
-    Every deployment it made is stopped at the end of the module.
+    Every deployment it made is stopped at the end of the module, before the services it uses.
     """
     made: list[AirflowDeployment] = []
 

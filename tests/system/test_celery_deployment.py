@@ -59,12 +59,12 @@ def celery(make_deployment, postgres, redis, emulator_process) -> AirflowDeploym
     deployment.use_emulator_gcs(emulator_process.gcs_root)
     deployment.install_local_settings(Path(__file__).with_name("queue_policy.py"))
     deployment.migrate()
-    deployment.start_api_server()
     deployment.start_scheduler()
     deployment.start_dag_processor()
     deployment.start_triggerer()
     for name in WORKERS:
         deployment.start_celery_worker(name, queues=name)
+    deployment.start_api_server()  # waits for its health endpoint while the others start
     deployment.wait_healthy()
     deployment.rest.wait_for_dag(DAG_ID)
     return deployment
