@@ -4,8 +4,10 @@ The pieces, from the bottom up:
 
 * :class:`Process`: a command started in its own process group (``start_new_session``), output
   to a log file; :meth:`Process.stop` sends SIGTERM to the group, then SIGKILL after a grace period.
-* :class:`Processes`: every process a test started; :meth:`Processes.stop_all` stops them in
-  reverse order (always, also on failure) and :meth:`Processes.log_tails` prints their logs.
+* :class:`Processes`: every process a test started; :meth:`Processes.stop_all` stops them all
+  (always, also on failure), :meth:`Processes.stop` one of them (a test that stops a component on
+  purpose uses it, so waits don't take the exit for a crash), :meth:`Processes.log_tails` prints
+  their logs.
 * :func:`start_postgres`, :func:`start_redis`, :func:`start_emulator`: throw-away services on
   random loopback ports, data in a temp dir.
 * :class:`AirflowDeployment`: a temp ``AIRFLOW_HOME`` configured through ``AIRFLOW__...``
@@ -105,12 +107,20 @@ class Process:
 
     def stop(self, grace: float = STOP_GRACE_SECONDS) -> int | None:
         """SIGTERM the process group, SIGKILL it after ``grace`` seconds; return the exit code."""
+        self.terminate()
+        return self.kill(time.monotonic() + grace)
+
+    def terminate(self) -> None:
+        """Ask the process group to stop (SIGTERM)."""
         if self.alive():
             self._signal_group(signal.SIGTERM)
-            try:
-                self.popen.wait(grace)
-            except subprocess.TimeoutExpired:
-                pass
+
+    def kill(self, deadline: float) -> int | None:
+        """Wait for the leader until ``deadline`` (monotonic), then SIGKILL what is left of the group."""
+        try:
+            self.popen.wait(max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            pass
         # Children of the group (task processes, uvicorn workers) may outlive the leader.
         self._signal_group(signal.SIGKILL)
         try:
@@ -165,9 +175,13 @@ class Processes:
         process.stop()
         self.started.remove(process)
 
-    def stop_all(self) -> None:
+    def stop_all(self, grace: float = STOP_GRACE_SECONDS) -> None:
+        """SIGTERM every process group at once, then SIGKILL whatever is left after ``grace`` seconds."""
+        for process in self.started:
+            process.terminate()
+        deadline = time.monotonic() + grace
         while self.started:
-            self.started.pop().stop()
+            self.started.pop().kill(deadline)
 
     def exited(self) -> list[str]:
         """Names of the started processes that are no longer running."""
