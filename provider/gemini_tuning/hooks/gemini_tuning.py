@@ -58,9 +58,26 @@ class GeminiTuningHook(BaseHook):
         return self._settings
 
     async def aload_settings(self) -> ConnectionSettings:
-        """Read the connection without blocking the event loop (for triggers)."""
+        """Read the connection without blocking the event loop (for triggers).
+
+        Airflow 3.3's in-process ``dags test`` runner cannot look a connection stored in the
+        metadata DB up asynchronously; then the synchronous lookup runs in a thread instead.
+        """
         if self._settings is None:
-            self._settings = self._load_settings(await self.aget_connection(self.gemini_conn_id))
+            from airflow.sdk.exceptions import AirflowNotFoundException
+
+            try:
+                conn = await self.aget_connection(self.gemini_conn_id)
+            except AirflowNotFoundException:
+                self.log.debug("Async lookup of %s failed; trying the sync lookup", self.gemini_conn_id)
+                try:
+                    conn = await asyncio.to_thread(self.get_connection, self.gemini_conn_id)
+                except AirflowNotFoundException:
+                    raise InvalidInputError(
+                        f"Connection {self.gemini_conn_id!r} is not defined where this runs (the triggerer): "
+                        "define it for the triggerer too (same secrets backend, variables or metadata DB)."
+                    ) from None
+            self._settings = self._load_settings(conn)
         return self._settings
 
     @staticmethod
