@@ -170,10 +170,14 @@ class Processes:
         self.started.append(process)
         return process
 
-    def stop(self, process: Process) -> None:
-        """Stop one process (by its PID's group) and forget it."""
-        process.stop()
+    def named(self, name: str) -> Process:
+        """The running process started as ``name``."""
+        return next(p for p in self.started if p.name == name)
+
+    def stop(self, process: Process, grace: float = STOP_GRACE_SECONDS) -> int | None:
+        """Stop one process (SIGTERM to its PID's group, SIGKILL after ``grace``) and forget it."""
         self.started.remove(process)
+        return process.stop(grace)
 
     def stop_all(self, grace: float = STOP_GRACE_SECONDS) -> None:
         """SIGTERM every process group at once, then SIGKILL whatever is left after ``grace`` seconds."""

@@ -95,8 +95,7 @@ def test_the_pipeline_succeeds_with_its_tasks_spread_over_both_workers(celery, e
 def test_a_local_staging_uri_is_refused_with_one_clear_line(celery):
     """The worker that validates gets a ``file://`` staging URI: validate fails with the message, nothing runs after."""
     validator = QUEUES["validate"]
-    process = next(p for p in celery.processes.started if p.name == validator)
-    celery.processes.stop(process)
+    celery.processes.stop(celery.processes.named(validator))
     local = f"file://{celery.worker_home(validator)}/gemini_tuning/staging"
     celery.start_celery_worker(validator, queues=validator, AIRFLOW__GEMINI_TUNING__STAGING_URI=local)
 
