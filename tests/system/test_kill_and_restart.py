@@ -73,10 +73,10 @@ def _jobs_named(emulator: Service, display_name: str) -> list[dict]:
     return [job for job in jobs if job.get("tunedModelDisplayName") == display_name]
 
 
-def _start(airflow: AirflowDeployment, mode: str, state: str) -> tuple[str, str]:
+def _start(airflow: AirflowDeployment, mode: str, state: str, **conf) -> tuple[str, str]:
     """Trigger ``system_tune_{mode}`` and wait until its task is in ``state`` with its job submitted."""
     dag_id = f"system_tune_{mode}"
-    run_id = airflow.rest.trigger(dag_id)
+    run_id = airflow.rest.trigger(dag_id, conf)
 
     def submitted() -> str | None:
         ti = airflow.rest.task_instances(dag_id, run_id)["tune"]
@@ -127,7 +127,13 @@ def test_a_worker_shutdown_leaves_the_job_running_and_the_retry_reattaches(airfl
 
 def test_a_triggerer_restart_resumes_the_wait(airflow, slow_emulator):
     dag_id = "system_tune_deferred"
-    run_id, job_name = _start(airflow, "deferred", "deferred")
+    run_id, job_name = _start(airflow, "deferred", "deferred", epoch_count=8)
+    wait_until(
+        lambda: [log for log in _trigger_logs(airflow, dag_id, run_id) if ": RUNNING" in log.read_text()],
+        timeout=120,
+        what="the triggerer to poll the job",
+        logs=airflow.log_tails,
+    )
     airflow.processes.stop(airflow.processes.named("triggerer"))
     assert _vertex(slow_emulator, job_name)["state"] in RUNNING  # the restart did not cancel it
     airflow.start_triggerer()
@@ -135,5 +141,11 @@ def test_a_triggerer_restart_resumes_the_wait(airflow, slow_emulator):
     assert airflow.rest.wait_for_run(dag_id, run_id) == "success"
     ti = airflow.rest.task_instances(dag_id, run_id)["tune"]
     assert ti["try_number"] == 1
+    assert len(_trigger_logs(airflow, dag_id, run_id)) == 2  # one per triggerer: the new one resumed the wait
     assert _vertex(slow_emulator, job_name)["state"] == "JOB_STATE_SUCCEEDED"
     assert airflow.rest.xcom(dag_id, run_id, "tune")["job_name"] == job_name
+
+
+def _trigger_logs(airflow: AirflowDeployment, dag_id: str, run_id: str) -> list[Path]:
+    """The trigger's log files, one per triggerer that ran it (``attempt=1.log.trigger.{triggerer job id}.log``)."""
+    return sorted((airflow.home / "logs").glob(f"dag_id={dag_id}/run_id={run_id}/task_id=tune/*.trigger.*.log"))
