@@ -483,8 +483,9 @@ class AirflowDeployment:
         shutil.copyfile(source, self.home / "config" / "airflow_local_settings.py")
 
     def use_emulator_gcs(self, gcs_root: Path) -> None:
-        """Map ``gs://`` onto ``gcs_root`` in every task process (workers load ``worker_site/sitecustomize.py``)."""
+        """Map ``gs://`` onto ``gcs_root`` in every component and task process (``worker_site/sitecustomize.py``)."""
         self.env_extra["GEMINI_TUNING_EMULATOR_GCS_ROOT"] = str(gcs_root)
+        self.env_extra["PYTHONPATH"] = str(WORKER_SITE)
 
     @property
     def rest(self) -> RestClient:
