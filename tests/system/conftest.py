@@ -37,6 +37,16 @@ def require_services() -> None:
     pytest.skip(f"system test skipped: {reason}")
 
 
+#: per test, including its share of module fixtures (a deployment starts in 1-3 minutes on 2 busy cores)
+SYSTEM_TEST_TIMEOUT = 1200
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if item.nodeid.startswith("tests/system/") and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(SYSTEM_TEST_TIMEOUT))
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield
