@@ -104,7 +104,7 @@ def test_a_user_marking_the_deferred_task_failed_cancels_the_job(airflow, slow_e
         lambda: _vertex(slow_emulator, job_name)["state"] in {"JOB_STATE_CANCELLING", "JOB_STATE_CANCELLED"},
         timeout=180,
         what=f"{job_name} to be cancelled",
-        logs=airflow.log_tails,
+        logs=lambda: _read(_trigger_logs(airflow, "system_tune_deferred", run_id)) + airflow.log_tails(),
     )
     assert airflow.rest.wait_for_run("system_tune_deferred", run_id) == "failed"
 
@@ -144,6 +144,10 @@ def test_a_triggerer_restart_resumes_the_wait(airflow, slow_emulator):
     assert len(_trigger_logs(airflow, dag_id, run_id)) == 2  # one per triggerer: the new one resumed the wait
     assert _vertex(slow_emulator, job_name)["state"] == "JOB_STATE_SUCCEEDED"
     assert airflow.rest.xcom(dag_id, run_id, "tune")["job_name"] == job_name
+
+
+def _read(paths: list[Path]) -> str:
+    return "".join(f"----- {path} -----\n{path.read_text(errors='replace')}\n" for path in paths)
 
 
 def _trigger_logs(airflow: AirflowDeployment, dag_id: str, run_id: str) -> list[Path]:
