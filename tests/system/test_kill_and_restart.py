@@ -94,6 +94,7 @@ def _start(airflow: AirflowDeployment, mode: str, state: str, **conf) -> tuple[s
 
 def test_a_user_marking_the_deferred_task_failed_cancels_the_job(airflow, slow_emulator):
     run_id, job_name = _start(airflow, "deferred", "deferred")
+    _wait_for_the_trigger(airflow, "system_tune_deferred", run_id)  # a trigger not started yet has no on_kill
     assert _vertex(slow_emulator, job_name)["state"] in RUNNING
     airflow.rest.request(
         "PATCH",
@@ -128,12 +129,7 @@ def test_a_worker_shutdown_leaves_the_job_running_and_the_retry_reattaches(airfl
 def test_a_triggerer_restart_resumes_the_wait(airflow, slow_emulator):
     dag_id = "system_tune_deferred"
     run_id, job_name = _start(airflow, "deferred", "deferred", epoch_count=8)
-    wait_until(
-        lambda: [log for log in _trigger_logs(airflow, dag_id, run_id) if ": RUNNING" in log.read_text()],
-        timeout=120,
-        what="the triggerer to poll the job",
-        logs=airflow.log_tails,
-    )
+    _wait_for_the_trigger(airflow, dag_id, run_id)
     airflow.processes.stop(airflow.processes.named("triggerer"))
     assert _vertex(slow_emulator, job_name)["state"] in RUNNING  # the restart did not cancel it
     airflow.start_triggerer()
@@ -144,6 +140,16 @@ def test_a_triggerer_restart_resumes_the_wait(airflow, slow_emulator):
     assert len(_trigger_logs(airflow, dag_id, run_id)) == 2  # one per triggerer: the new one resumed the wait
     assert _vertex(slow_emulator, job_name)["state"] == "JOB_STATE_SUCCEEDED"
     assert airflow.rest.xcom(dag_id, run_id, "tune")["job_name"] == job_name
+
+
+def _wait_for_the_trigger(airflow: AirflowDeployment, dag_id: str, run_id: str) -> None:
+    """Wait until a triggerer runs the task's trigger (its log shows a poll of the running job)."""
+    wait_until(
+        lambda: [log for log in _trigger_logs(airflow, dag_id, run_id) if ": RUNNING" in log.read_text()],
+        timeout=180,
+        what="the triggerer to poll the job",
+        logs=airflow.log_tails,
+    )
 
 
 def _read(paths: list[Path]) -> str:
