@@ -26,16 +26,12 @@ QUEUES = {
     "validate": "worker-b",
     "upload": "worker-a",
     "tune": "worker-b",
-    "evaluate": "worker-a",
-    "promote": "worker-b",
-    "delete_previous": "worker-a",
+    "pick_checkpoint": "worker-a",
+    "evaluate": "worker-b",
+    "promote": "worker-a",
+    "delete_previous": "worker-b",
 }
-RUN_CONF = {
-    "backend": "vertex_ai",
-    "gemini_conn_id": "gemini_vertex",
-    "base_model": "gemini-2.0-flash-001",
-    "gcs_destination": "gs://gemini-tuning-demo/datasets",
-}
+RUN_CONF = {"gemini_conn_id": "gemini_vertex", "gcs_destination": "gs://gemini-tuning-demo/datasets"}
 
 
 @pytest.fixture(scope="module")
@@ -62,8 +58,8 @@ def celery(make_deployment, postgres, redis, emulator_process) -> AirflowDeploym
     deployment.start_scheduler()
     deployment.start_dag_processor()
     deployment.start_triggerer()
-    for name in WORKERS:
-        deployment.start_celery_worker(name, queues=name)
+    for name in WORKERS:  # each also serves the default queue, so a task the policy doesn't route still runs
+        deployment.start_celery_worker(name, queues=f"{name},default")
     deployment.start_api_server()  # waits for its health endpoint while the others start
     deployment.wait_healthy()
     deployment.rest.wait_for_dag(DAG_ID)
@@ -77,6 +73,7 @@ def test_the_pipeline_succeeds_with_its_tasks_spread_over_both_workers(celery, e
     tis = rest.task_instances(DAG_ID, run_id)
     summary = {task: (ti["state"], ti["hostname"]) for task, ti in tis.items()}
     assert state == "success", f"{summary}\n{celery.log_tails()}"
+    assert set(tis) == set(QUEUES), summary  # every task is routed
     for task, queue in QUEUES.items():
         if tis[task]["state"] != "skipped":
             assert tis[task]["hostname"] == queue, summary
@@ -85,7 +82,7 @@ def test_the_pipeline_succeeds_with_its_tasks_spread_over_both_workers(celery, e
     validation = rest.xcom(DAG_ID, run_id, "validate")
     upload = rest.xcom(DAG_ID, run_id, "upload")
     tune = rest.xcom(DAG_ID, run_id, "tune")
-    assert validation["train_uri"].startswith(f"{STAGING_URI}/")  # staged by worker-b
+    assert validation["training_dataset_uri"].startswith(f"{STAGING_URI}/")  # staged by worker-b
     assert upload["training_dataset_uri"].startswith("gs://gemini-tuning-demo/datasets/")  # copied by worker-a
     assert tune["backend"] == "vertex_ai" and "/endpoints/" in tune["model"]
     staged = emulator_process.gcs_root / STAGING_URI.removeprefix("gs://")
@@ -97,7 +94,7 @@ def test_a_local_staging_uri_is_refused_with_one_clear_line(celery):
     validator = QUEUES["validate"]
     celery.processes.stop(celery.processes.named(validator))
     local = f"file://{celery.worker_home(validator)}/gemini_tuning/staging"
-    celery.start_celery_worker(validator, queues=validator, AIRFLOW__GEMINI_TUNING__STAGING_URI=local)
+    celery.start_celery_worker(validator, queues=f"{validator},default", AIRFLOW__GEMINI_TUNING__STAGING_URI=local)
 
     run_id = celery.rest.trigger(DAG_ID, RUN_CONF)
     assert celery.rest.wait_for_run(DAG_ID, run_id) == "failed"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from gemini_tuning.example_data import stage_tickets
+from example_data import stage_tickets  # dags/ is on sys.path (tests/conftest.py)
 
 
 def _rows(uri: str) -> list[dict]:

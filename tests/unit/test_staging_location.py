@@ -89,7 +89,12 @@ def test_validate_uses_the_configured_default_staging(executor, monkeypatch):
 
 def test_upload_refuses_a_dataset_staged_on_one_worker(executor):
     executor(CELERY)
-    report = {"backend": "vertex_ai", "sha256": "0" * 64, "train_uri": "file:///tmp/x/train.jsonl"}
+    report = {
+        "backend": "vertex_ai",
+        "sha256": "0" * 64,
+        "training_dataset_uri": "file:///tmp/x/train.jsonl",
+        "train_count": 10,
+    }
     operator = UploadTuningDatasetOperator(task_id="upload", dataset=report, destination_uri="gs://b/datasets")
     with pytest.raises(InvalidInputError, match=r"staged dataset file:///tmp/x/train.jsonl is on one worker"):
         operator.execute({})
