@@ -60,6 +60,14 @@ def get_provider_info() -> dict:
                         "example": "gs://my-bucket/gemini-tuning",
                         "default": None,
                     },
+                    "staging_is_shared": {
+                        "description": "A local path in staging_uri is a filesystem mounted on every worker "
+                        "(NFS, EFS, a shared volume): do not refuse it under an executor that spreads tasks.",
+                        "version_added": "0.1.0",
+                        "type": "boolean",
+                        "example": "True",
+                        "default": "False",
+                    },
                     "poll_interval": {
                         "description": "Seconds between polls of a tuning job (operators, sensor and trigger).",
                         "version_added": "0.1.0",
@@ -123,7 +131,7 @@ def get_provider_info() -> dict:
                         "label": "Location (Vertex AI)",
                         "schema": {"type": ["string", "null"], "default": "us-central1"},
                     },
-                    "key_json": {
+                    "keyfile_dict": {
                         "label": "Service account key JSON (Vertex AI)",
                         "description": "Leave empty to use application-default credentials.",
                         "schema": {"type": ["string", "null"], "format": "password"},

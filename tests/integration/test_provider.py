@@ -51,7 +51,7 @@ def test_providers_manager_knows_the_connection_type_and_form():
     hook = ProvidersManagerTaskRuntime().hooks["gemini_tuning"]
     assert hook.hook_class_name == "gemini_tuning.hooks.gemini_tuning.GeminiTuningHook"
     widgets = manager.connection_form_widgets
-    assert widgets["extra__gemini_tuning__key_json"].is_sensitive
+    assert widgets["extra__gemini_tuning__keyfile_dict"].is_sensitive
     assert widgets["extra__gemini_tuning__access_token"].is_sensitive
     assert not widgets["extra__gemini_tuning__backend"].is_sensitive
     behaviour = manager.field_behaviours["gemini_tuning"]

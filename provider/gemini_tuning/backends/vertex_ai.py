@@ -91,12 +91,12 @@ class VertexAIBackend(TuningBackend):
 
     def _credentials(self) -> Any:
         scopes = ["https://www.googleapis.com/auth/cloud-platform"]
-        if self.settings.key_json:
+        if self.settings.keyfile_dict:
             import json
 
             from google.oauth2 import service_account
 
-            info = json.loads(self.settings.key_json.get_secret_value())
+            info = json.loads(self.settings.keyfile_dict.get_secret_value())
             return service_account.Credentials.from_service_account_info(info, scopes=scopes)
         if self.settings.access_token:
             from google.oauth2.credentials import Credentials
