@@ -6,8 +6,6 @@ does while parsing DAG files — stays cheap.
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -20,6 +18,7 @@ from gemini_tuning import CONN_TYPE, DEFAULT_CONN_ID
 from gemini_tuning.backends import TuningJobSpec, backend_for
 from gemini_tuning.connection import ConnectionSettings
 from gemini_tuning.exceptions import NotFoundError, TuningJobFailed, translate_errors
+from gemini_tuning.hooks import clients
 from gemini_tuning.models import Hyperparameters, TuningJob
 
 if TYPE_CHECKING:
@@ -73,9 +72,13 @@ class GeminiTuningHook(BaseHook):
         return backend_for(self.settings)
 
     @cached_property
+    def _client_key(self) -> clients.ClientKey:
+        return clients.ClientKey.of(self.settings)
+
+    @property
     def client(self) -> genai.Client:
-        _quiet_transport_loggers()
-        return self.settings.build_client()
+        """The process's client for this connection's settings, shared with every other hook (see ``clients``)."""
+        return clients.get_client(self._client_key, self.settings, self.gemini_conn_id)
 
     def get_conn(self) -> genai.Client:
         return self.client
@@ -187,15 +190,12 @@ class GeminiTuningHook(BaseHook):
 
     # -- async (triggers, evaluation) ---------------------------------------------------
     async def aget_client(self) -> genai.Client:
-        """The client, built off the event loop the first time (credential loading may block).
+        """The running loop's client for this connection's settings, shared with every other hook and trigger.
 
-        google-genai's async transport binds to the event loop that first uses it: use one hook per
-        ``asyncio.run``.
+        Built off the event loop the first time (credential loading may block), once however many ask.
         """
-        if "client" not in self.__dict__:
-            await self.aload_settings()
-            await asyncio.to_thread(lambda: self.client)
-        return self.client
+        settings = await self.aload_settings()
+        return await clients.aget_client(self._client_key, settings, self.gemini_conn_id)
 
     async def aget_tuning_job(self, name: str) -> TuningJob:
         client = await self.aget_client()
@@ -227,11 +227,3 @@ class GeminiTuningHook(BaseHook):
             True,
             f"Connected to {where} ({self.backend_name}); listing tuning jobs works ({len(jobs)} on the first page).",
         )
-
-
-def _quiet_transport_loggers() -> None:
-    """One INFO line per HTTP request drowns the task log; keep them unless the user set a level."""
-    for name in ("httpx", "httpx2", "google_genai._api_client", "google_genai.models"):
-        logger = logging.getLogger(name)
-        if logger.level == logging.NOTSET:
-            logger.setLevel(logging.WARNING)

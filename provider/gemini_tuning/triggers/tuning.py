@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -10,6 +11,8 @@ from typing import Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from gemini_tuning import DEFAULT_CONN_ID
+
+FIRST_POLL_JITTER = 10.0  # seconds at most; spreads a restarted triggerer's first polls
 
 
 class TuningJobTrigger(BaseTrigger):
@@ -62,10 +65,12 @@ class TuningJobTrigger(BaseTrigger):
         from gemini_tuning.exceptions import GeminiTuningError, TransientServiceError
 
         hook = self._hook()
+        # After a triggerer restart every trigger starts at once: spread the first polls.
+        await asyncio.sleep(random.uniform(0, min(self.poll_interval, FIRST_POLL_JITTER)))
         failures = 0
         while True:
             try:
-                job = await hook.aget_tuning_job(self.job_name)
+                event = await self._poll(hook)
                 failures = 0
             except GeminiTuningError as exc:
                 transient = isinstance(exc, TransientServiceError)
@@ -84,26 +89,36 @@ class TuningJobTrigger(BaseTrigger):
                 )
                 await asyncio.sleep(delay)
                 continue
-
-            self.log.info("%s", job.progress())
-            if job.done:
-                status = "failed" if job.state.is_failure else "success"
-                yield TriggerEvent({"status": status, "job_name": self.job_name, "job": job.to_xcom()})
+            if event is not None:
+                yield event
                 return
             remaining = self.deadline - time.time() if self.deadline else None
-            if remaining is not None and remaining <= 0:
-                message = f"Tuning job {self.job_name} did not finish before its deadline (state {job.state.value})."
-                if self.cancel_on_timeout:
-                    try:
-                        job = await self._cancel(hook)
-                        message += " The job was cancelled."
-                    except GeminiTuningError as exc:
-                        message += f" Cancelling it failed: {exc}"
-                yield TriggerEvent(
-                    {"status": "timeout", "job_name": self.job_name, "job": job.to_xcom(), "message": message}
-                )
-                return
             await asyncio.sleep(min(self.poll_interval, remaining) if remaining is not None else self.poll_interval)
+
+    async def _poll(self, hook) -> TriggerEvent | None:
+        """Poll once (within the process's cap on polls in flight); the event to fire, if any.
+
+        The job lives only here: nothing of it stays pinned while the trigger sleeps.
+        """
+        from gemini_tuning.exceptions import GeminiTuningError
+        from gemini_tuning.hooks.clients import poll_slots
+
+        async with poll_slots():
+            job = await hook.aget_tuning_job(self.job_name)
+        self.log.info("%s", job.progress())
+        if job.done:
+            status = "failed" if job.state.is_failure else "success"
+            return TriggerEvent({"status": status, "job_name": self.job_name, "job": job.to_xcom()})
+        if self.deadline is None or time.time() < self.deadline:
+            return None
+        message = f"Tuning job {self.job_name} did not finish before its deadline (state {job.state.value})."
+        if self.cancel_on_timeout:
+            try:
+                job = await self._cancel(hook)
+                message += " The job was cancelled."
+            except GeminiTuningError as exc:
+                message += f" Cancelling it failed: {exc}"
+        return TriggerEvent({"status": "timeout", "job_name": self.job_name, "job": job.to_xcom(), "message": message})
 
     async def _cancel(self, hook):
         self.log.warning("Cancelling tuning job %s", self.job_name)
