@@ -22,15 +22,14 @@ SECRET = "shared-clients-secret-key-0123"
 class FakeBackend:
     """Records the client each poll was given; every job is already done."""
 
+    url = "http://127.0.0.1:9"
+
     def __init__(self):
         self.clients = []
 
-    async def aget(self, client, name):
+    async def apoll(self, client, name, last_state=None):
         self.clients.append(client)
         return TuningJob(name=name, backend="gemini_api", state=JobState.SUCCEEDED)
-
-    async def apoll(self, client, name, last_state=None):
-        return await self.aget(client, name)
 
     async def acancel(self, client, name):
         self.clients.append(client)
@@ -116,8 +115,8 @@ def test_sync_hooks_share_the_client_until_the_connection_changes(builds, monkey
     assert a.client is b.client
     set_connection(monkeypatch, "rotated-key-0123456789")
     c = GeminiTuningHook(CONN_ID)
-    assert c.client is not a.client
-    assert a._client_key not in clients._sync_clients  # the old settings' client is dropped
+    assert c.client is not a.client  # a keeps the client it got
+    assert list(clients._sync_clients) == [c._client_key]  # the old settings' client left the cache
     assert len(builds) == 2
 
 
@@ -158,8 +157,7 @@ def test_polls_in_flight_never_exceed_the_cap(cap, monkeypatch):
         in_flight -= 1
         return TuningJob(name=name, backend="gemini_api", state=JobState.SUCCEEDED)
 
-    monkeypatch.setattr(GeminiTuningHook, "aget_tuning_job", poll)
-    monkeypatch.setattr(GeminiTuningHook, "apoll_tuning_job", poll, raising=False)
+    monkeypatch.setattr(GeminiTuningHook, "apoll_tuning_job", poll)
 
     async def many():
         triggers = [TuningJobTrigger(f"tunedModels/job-{i}", CONN_ID, poll_interval=0) for i in range(20)]

@@ -6,6 +6,7 @@ does while parsing DAG files — stays cheap.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -25,7 +26,7 @@ from gemini_tuning.exceptions import (
     translate_errors,
 )
 from gemini_tuning.hooks import clients
-from gemini_tuning.models import Hyperparameters, TuningJob, TuningJobSpec
+from gemini_tuning.models import Hyperparameters, JobState, TuningJob, TuningJobSpec
 
 if TYPE_CHECKING:
     from google import genai
@@ -48,6 +49,9 @@ class GeminiTuningHook(BaseHook):
         super().__init__(**kwargs)
         self.gemini_conn_id = gemini_conn_id
         self._settings: ConnectionSettings | None = None
+        # the shared clients this hook got (kept: a hook outliving a connection change keeps its own)
+        self._sync_client: genai.Client | None = None
+        self._async_client: tuple[asyncio.AbstractEventLoop, genai.Client] | None = None
 
     # -- connection ---------------------------------------------------------------------
     @property
@@ -91,7 +95,9 @@ class GeminiTuningHook(BaseHook):
     @property
     def client(self) -> genai.Client:
         """The process's client for this connection's settings, shared with every other hook (see ``clients``)."""
-        return clients.get_client(self._client_key, self.settings, self.gemini_conn_id)
+        if self._sync_client is None:
+            self._sync_client = clients.get_client(self._client_key, self.settings, self.gemini_conn_id)
+        return self._sync_client
 
     def get_conn(self) -> genai.Client:
         return self.client
@@ -217,13 +223,27 @@ class GeminiTuningHook(BaseHook):
 
         Built off the event loop the first time (credential loading may block), once however many ask.
         """
-        settings = await self.aload_settings()
-        return await clients.aget_client(self._client_key, settings, self.gemini_conn_id)
+        loop = asyncio.get_running_loop()
+        if self._async_client is None or self._async_client[0] is not loop:
+            settings = await self.aload_settings()
+            client = await clients.aget_client(self._client_key, settings, self.gemini_conn_id)
+            self._async_client = (loop, client)
+        return self._async_client[1]
 
     async def aget_tuning_job(self, name: str) -> TuningJob:
         client = await self.aget_client()
         with self._remote():
             return await self.backend.aget(client, name)
+
+    async def apoll_tuning_job(self, name: str, last_state: JobState | None = None) -> TuningJob:
+        """One poll of a job being waited for (triggers): cheaper than :meth:`aget_tuning_job` while it runs.
+
+        ``last_state`` is the state the previous poll saw. On the Gemini API a running job costs one
+        request and carries only its latest loss snapshot; a finished job comes back whole.
+        """
+        client = await self.aget_client()
+        with self._remote():
+            return await self.backend.apoll(client, name, last_state)
 
     async def acancel_tuning_job(self, name: str) -> TuningJob:
         client = await self.aget_client()

@@ -6,11 +6,14 @@ import asyncio
 import random
 import time
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from gemini_tuning import DEFAULT_CONN_ID
+
+if TYPE_CHECKING:
+    from gemini_tuning.models import JobState
 
 FIRST_POLL_JITTER = 10.0  # seconds at most; spreads a restarted triggerer's first polls
 
@@ -67,10 +70,10 @@ class TuningJobTrigger(BaseTrigger):
         hook = self._hook()
         # After a triggerer restart every trigger starts at once: spread the first polls.
         await asyncio.sleep(random.uniform(0, min(self.poll_interval, FIRST_POLL_JITTER)))
-        failures = 0
+        failures, last_state = 0, None
         while True:
             try:
-                event = await self._poll(hook)
+                event, last_state = await self._poll(hook, last_state)
                 failures = 0
             except GeminiTuningError as exc:
                 transient = isinstance(exc, TransientServiceError)
@@ -95,22 +98,22 @@ class TuningJobTrigger(BaseTrigger):
             remaining = self.deadline - time.time() if self.deadline else None
             await asyncio.sleep(min(self.poll_interval, remaining) if remaining is not None else self.poll_interval)
 
-    async def _poll(self, hook) -> TriggerEvent | None:
-        """Poll once (within the process's cap on polls in flight); the event to fire, if any.
+    async def _poll(self, hook, last_state: JobState | None) -> tuple[TriggerEvent | None, JobState]:
+        """Poll once, within the process's cap on polls in flight: the event to fire (if any) and the state seen.
 
-        The job lives only here: nothing of it stays pinned while the trigger sleeps.
+        The job lives only here: only its state stays with the trigger while it sleeps.
         """
         from gemini_tuning.exceptions import GeminiTuningError
         from gemini_tuning.hooks.clients import poll_slots
 
         async with poll_slots():
-            job = await hook.aget_tuning_job(self.job_name)
+            job = await hook.apoll_tuning_job(self.job_name, last_state)
         self.log.info("%s", job.progress())
         if job.done:
             status = "failed" if job.state.is_failure else "success"
-            return TriggerEvent({"status": status, "job_name": self.job_name, "job": job.to_xcom()})
+            return TriggerEvent({"status": status, "job_name": self.job_name, "job": job.to_xcom()}), job.state
         if self.deadline is None or time.time() < self.deadline:
-            return None
+            return None, job.state
         message = f"Tuning job {self.job_name} did not finish before its deadline (state {job.state.value})."
         if self.cancel_on_timeout:
             try:
@@ -118,7 +121,8 @@ class TuningJobTrigger(BaseTrigger):
                 message += " The job was cancelled."
             except GeminiTuningError as exc:
                 message += f" Cancelling it failed: {exc}"
-        return TriggerEvent({"status": "timeout", "job_name": self.job_name, "job": job.to_xcom(), "message": message})
+        event = {"status": "timeout", "job_name": self.job_name, "job": job.to_xcom(), "message": message}
+        return TriggerEvent(event), job.state
 
     async def _cancel(self, hook):
         self.log.warning("Cancelling tuning job %s", self.job_name)
