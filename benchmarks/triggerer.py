@@ -1,6 +1,6 @@
 """Triggerer benchmark: N deferred tuning jobs in one process, through Airflow's own ``TriggerRunner``.
 
-    nice -n 10 .venv/bin/python benchmarks/triggerer.py                 # N=1,000, P=30 s, both backends (~15 min)
+    nice -n 10 .venv/bin/python benchmarks/triggerer.py                 # N=1,000, P=30 s, both backends (~25 min)
     nice -n 10 .venv/bin/python benchmarks/triggerer.py --triggers 100 --duration 60 --backend gemini_api
 
 For each backend two subjects run one after the other, each in its own child process, each on N
@@ -47,7 +47,7 @@ CONN_ID = "gemini_triggerer_benchmark"
 API_KEY = "benchmark-key"
 TOKEN = "benchmark-token"
 PROJECT, LOCATION = "benchmark", "us-central1"
-EPOCHS, BATCH = 5, 4
+EPOCHS, BATCH = 5, 1  # steps per job = examples x epochs / batch: few examples to store in the emulator
 TERMINAL = {"ACTIVE", "FAILED", "JOB_STATE_SUCCEEDED", "JOB_STATE_FAILED", "JOB_STATE_CANCELLED"}
 BASELINE_IN_FLIGHT = 32
 
@@ -388,10 +388,10 @@ def main() -> int:
     parser.add_argument("--poll-interval", type=float, default=30.0, help="P, seconds between polls of one job")
     parser.add_argument("--backend", choices=["gemini_api", "vertex_ai", "both"], default="both")
     parser.add_argument("--subjects", default="provider,baseline", help="comma-separated: provider, baseline")
-    parser.add_argument("--duration", type=float, default=180.0, help="seconds each subject runs")
+    parser.add_argument("--duration", type=float, default=300.0, help="seconds each subject runs")
     parser.add_argument("--window", type=float, default=60.0, help="steady-state window at the end of the run")
     parser.add_argument("--steps", type=int, default=600, help="training steps per job")
-    parser.add_argument("--step-seconds", type=float, default=0.5, help="emulated seconds per training step")
+    parser.add_argument("--step-seconds", type=float, default=1.0, help="emulated seconds per training step")
     parser.add_argument("--child", choices=["provider", "baseline"], help=argparse.SUPPRESS)
     parser.add_argument("--jobs", help=argparse.SUPPRESS)
     parser.add_argument("--result", help=argparse.SUPPRESS)
