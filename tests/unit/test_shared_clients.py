@@ -92,11 +92,16 @@ def test_triggers_on_one_connection_share_one_client_and_a_change_gives_a_new_on
     assert key.digest and SECRET not in repr(key)
 
 
-def test_a_herd_of_hooks_waits_for_one_build(builds):
+def test_a_herd_of_hooks_waits_for_one_connection_lookup_and_one_build(builds, monkeypatch):
+    lookups = []
+    load = GeminiTuningHook._load_settings
+    monkeypatch.setattr(GeminiTuningHook, "_load_settings", staticmethod(lambda conn: lookups.append(1) or load(conn)))
+
     async def herd():
         return await asyncio.gather(*(GeminiTuningHook(CONN_ID).aget_client() for _ in range(50)))
 
     got = asyncio.run(herd())
+    assert len(lookups) == 1
     assert len(builds) == 1
     assert all(client is builds[0] for client in got)
 

@@ -7,7 +7,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from gemini_tuning.backends.base import Capabilities, Limits, TuningBackend, iso
-from gemini_tuning.backends.genai_private import rest
+from gemini_tuning.backends.genai_private import arest, rest
 from gemini_tuning.exceptions import InvalidInputError, NotFoundError, TuningJobTimeout, service_error, translate_errors
 from gemini_tuning.models import ADAPTER_SIZE_WORDS, Hyperparameters, JobState, TuningJob
 
@@ -121,6 +121,26 @@ class VertexAIBackend(TuningBackend):
     async def aget(self, client: genai.Client, name: str) -> TuningJob:
         return self.parse(await client.aio.tunings.get(name=name))
 
+    async def apoll(self, client: genai.Client, name: str, last_state: JobState | None = None) -> TuningJob:
+        """A running job needs only its state: the resource is read as JSON, without building the SDK's
+        model of it; a finished job is read again through the SDK and comes back whole."""
+        resource = await arest(client, "get", name)
+        state = resource.get("state")
+        state = JobState(state) if state in JobState._value2member_map_ else JobState.UNSPECIFIED
+        if state.is_terminal:
+            return await self.aget(client, name)
+        return TuningJob(
+            name=resource["name"],
+            backend=CAPABILITIES.name,
+            state=state,
+            display_name=resource.get("tunedModelDisplayName"),
+            base_model=resource.get("baseModel"),
+            create_time=resource.get("createTime"),
+            start_time=resource.get("startTime"),
+            labels=resource.get("labels") or {},
+            console_url=self._console_url(resource["name"]),
+        )
+
     def find(self, client: genai.Client, job_id: str) -> TuningJob | None:
         jobs = self.list(client, filter=f'labels.{JOB_ID_LABEL}="{job_id}"', page_size=100)
         return max(jobs, key=lambda job: job.create_time or "", default=None)
@@ -213,11 +233,6 @@ class VertexAIBackend(TuningBackend):
         stats = job.tuning_data_stats.supervised_tuning_data_stats if job.tuning_data_stats else None
         adapter = hp.adapter_size.value.removeprefix("ADAPTER_SIZE_") if hp and hp.adapter_size else None
         state = JobState(job.state.value) if job.state else JobState.UNSPECIFIED
-        _, project, _, location, _, job_id = (job.name or "//////").split("/")[:6]
-        console = (
-            f"https://console.cloud.google.com/vertex-ai/generative/language/locations/{location}"
-            f"/tuning/tuningJob/{job_id}/monitor?project={project}"
-        )
         return TuningJob(
             name=job.name,
             backend=CAPABILITIES.name,
@@ -240,7 +255,15 @@ class VertexAIBackend(TuningBackend):
             start_time=iso(job.start_time),
             end_time=iso(job.end_time),
             labels=dict(job.labels or {}),
-            console_url=self.console_url(job.name, console),
+            console_url=self._console_url(job.name),
+        )
+
+    def _console_url(self, name: str | None) -> str:
+        _, project, _, location, _, job_id = (name or "//////").split("/")[:6]
+        return self.console_url(
+            name,
+            f"https://console.cloud.google.com/vertex-ai/generative/language/locations/{location}"
+            f"/tuning/tuningJob/{job_id}/monitor?project={project}",
         )
 
 

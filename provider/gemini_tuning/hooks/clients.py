@@ -1,9 +1,9 @@
-"""Process-wide google-genai clients, shared by every hook, trigger and ``on_kill``, and the poll cap.
+"""Process-wide google-genai clients, shared by every hook, trigger and ``on_kill``; the poll cap.
 
 A client loads the CA bundle into two SSL contexts and keeps its own connection pool, so a
 triggerer waiting on 1,000 jobs of one connection needs one client, not 1,000. There is one
 client per (connection settings, event loop) for async use and one per settings for sync use.
-A herd asking at the same moment waits for one build. When a connection's settings change, the
+A herd asking at the same moment waits for one connection lookup and one build. When a connection's settings change, the
 next hook gets a new client and the old one is dropped from the cache (hooks still holding it
 finish with it). Keys carry a digest of the settings, never a credential.
 """
@@ -15,6 +15,7 @@ import hashlib
 import json
 import logging
 import threading
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, NamedTuple
 
 from pydantic import SecretStr
@@ -31,6 +32,7 @@ _sync_clients: dict[ClientKey, genai.Client] = {}
 _async_clients: dict[tuple[asyncio.AbstractEventLoop, ClientKey], asyncio.Future[genai.Client]] = {}
 _keys_by_conn_id: dict[str, ClientKey] = {}
 _poll_slots: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
+_lookups: dict[tuple[asyncio.AbstractEventLoop, str], asyncio.Task[ConnectionSettings]] = {}
 
 
 class ClientKey(NamedTuple):
@@ -76,6 +78,22 @@ async def aget_client(key: ClientKey, settings: ConnectionSettings, conn_id: str
         raise
 
 
+async def shared_lookup(conn_id: str, lookup: Callable[[], Awaitable[ConnectionSettings]]) -> ConnectionSettings:
+    """``lookup()`` of ``conn_id``'s settings, joined by every caller that asks while it is in flight.
+
+    A restarted triggerer's triggers all read their connection at once; each lookup is a round trip
+    to the secrets backend or the API server. A caller never gets a result older than its own call.
+    """
+    loop = asyncio.get_running_loop()
+    entry = (loop, conn_id)
+    with _lock:
+        task = _lookups.get(entry)
+        if task is None:
+            task = _lookups[entry] = loop.create_task(lookup())
+            task.add_done_callback(lambda done: _forget_lookup(entry, done))
+    return await asyncio.shield(task)
+
+
 def poll_slots() -> asyncio.Semaphore:
     """The running loop's cap on polls in flight: ``[gemini_tuning] max_concurrent_polls`` (default 32)."""
     loop = asyncio.get_running_loop()
@@ -96,6 +114,7 @@ def clear() -> None:
         _async_clients.clear()
         _keys_by_conn_id.clear()
         _poll_slots.clear()
+        _lookups.clear()
 
 
 def _build(settings: ConnectionSettings) -> genai.Client:
@@ -124,9 +143,17 @@ def _track(conn_id: str | None, key: ClientKey) -> None:
         del _async_clients[entry]
 
 
+def _forget_lookup(entry: tuple[asyncio.AbstractEventLoop, str], task: asyncio.Task) -> None:
+    with _lock:
+        if _lookups.get(entry) is task:
+            del _lookups[entry]
+
+
 def _forget_closed_loops() -> None:
     """Drop what belongs to event loops that are closed (each ``asyncio.run`` has its own loop)."""
     for loop, key in [entry for entry in _async_clients if entry[0].is_closed()]:
         del _async_clients[(loop, key)]
     for loop in [loop for loop in _poll_slots if loop.is_closed()]:
         del _poll_slots[loop]
+    for loop, conn_id in [entry for entry in _lookups if entry[0].is_closed()]:
+        del _lookups[(loop, conn_id)]

@@ -61,10 +61,16 @@ class GeminiTuningHook(BaseHook):
         return self._settings
 
     async def aload_settings(self) -> ConnectionSettings:
-        """Read the connection without blocking the event loop (for triggers)."""
+        """Read the connection without blocking the event loop (for triggers).
+
+        Hooks that ask for the same connection while a lookup is in flight share it (see ``clients``).
+        """
         if self._settings is None:
-            self._settings = self._load_settings(await self.aget_connection(self.gemini_conn_id))
+            self._settings = await clients.shared_lookup(self.gemini_conn_id, self._aread_settings)
         return self._settings
+
+    async def _aread_settings(self) -> ConnectionSettings:
+        return self._load_settings(await self.aget_connection(self.gemini_conn_id))
 
     @staticmethod
     def _load_settings(conn: Any) -> ConnectionSettings:

@@ -8,30 +8,45 @@ import pytest
 
 from gemini_tuning.hooks.gemini_tuning import GeminiTuningHook
 from gemini_tuning.models import JobState
-from tests.helpers import API_KEY, GEMINI_CONN_ID, conn_json, next_number_examples
+from tests.helpers import API_KEY, conn_json, next_number_examples, write_vertex_dataset
 
-BASE_MODEL = "models/gemini-1.5-flash-001-tuning"
+BASE_MODEL = {"gemini_api": "models/gemini-1.5-flash-001-tuning", "vertex_ai": "gemini-2.0-flash-001"}
+CONN_ID = "gemini_poll_test"
 
 
 def gets(emulator, suffix: str) -> int:
     """GET requests the emulator served on routes ending with ``suffix``."""
-    return sum(n for route, n in emulator.stats()["requests"].items() if route.startswith("GET") and route.endswith(suffix))
+    return sum(
+        n for route, n in emulator.stats()["requests"].items() if route.startswith("GET") and route.endswith(suffix)
+    )
 
 
-@pytest.fixture
-def slow_gemini(monkeypatch, tmp_path):
-    """A Gemini API emulator whose jobs take 25 s: they stay running while the test polls."""
+def submit(hook: GeminiTuningHook, backend: str, gcs_root) -> str:
+    examples = next_number_examples(40)
+    if backend == "gemini_api":
+        data = {"training_examples": examples}
+    else:
+        data = {"training_dataset_uri": write_vertex_dataset(gcs_root, examples)}
+    return hook.create_tuning_job(base_model=BASE_MODEL[backend], **data).name
+
+
+@pytest.fixture(params=["gemini_api", "vertex_ai"])
+def slow(request, monkeypatch, tmp_path):
+    """An emulator whose jobs take 25 s (they stay running while the test polls), and a connection to it."""
+    from gemini_tuning.emulator.gcs import register_gcs_emulator
     from gemini_tuning.emulator.server import EmulatorServer
 
+    register_gcs_emulator(str(tmp_path))
     with EmulatorServer(api_key=API_KEY, gcs_root=str(tmp_path), step_seconds=0.5, startup_seconds=0.0) as server:
-        monkeypatch.setenv(f"AIRFLOW_CONN_{GEMINI_CONN_ID.upper()}", conn_json("gemini_api", server.url))
-        yield server
+        monkeypatch.setenv(f"AIRFLOW_CONN_{CONN_ID.upper()}", conn_json(request.param, server.url))
+        yield request.param, server, tmp_path
 
 
-def test_gemini_poll_of_a_running_job_reads_the_operation_only_when_the_state_changes(slow_gemini):
-    hook = GeminiTuningHook(GEMINI_CONN_ID)
-    name = hook.create_tuning_job(base_model=BASE_MODEL, training_examples=next_number_examples(40)).name
-    operations, models = gets(slow_gemini, "/operations"), gets(slow_gemini, "}")
+def test_poll_of_a_running_job_is_one_request_with_the_latest_snapshot_at_most(slow):
+    backend, emulator, gcs_root = slow
+    hook = GeminiTuningHook(CONN_ID)
+    name = submit(hook, backend, gcs_root)
+    operations, resources = gets(emulator, "/operations"), gets(emulator, "}")
 
     async def three_polls():
         first = await hook.apoll_tuning_job(name)
@@ -41,20 +56,24 @@ def test_gemini_poll_of_a_running_job_reads_the_operation_only_when_the_state_ch
 
     first, second, third = asyncio.run(three_polls())
     assert first.state is second.state is third.state is JobState.RUNNING
-    assert gets(slow_gemini, "}") - models == 3
-    assert gets(slow_gemini, "/operations") - operations == 1  # the first poll only: the state was new
-    assert first.total_steps == 50  # from the operation
+    assert gets(emulator, "}") - resources == 3
+    if backend == "gemini_api":
+        assert gets(emulator, "/operations") - operations == 1  # the first poll only: the state was new
+        assert first.total_steps == 50  # from the operation
     assert len(third.snapshots) <= 1  # only the latest loss snapshot while running
+    assert third.name == name and third.console_url
 
 
-def test_gemini_poll_of_a_finished_job_is_whole(gemini_conn, emulator):
-    hook = GeminiTuningHook(gemini_conn)
-    job = hook.create_tuning_job(base_model=BASE_MODEL, training_examples=next_number_examples(40))
-    done = hook.wait_for_tuning_job(job.name, poll_interval=0.02, timeout=60)
-    operations = gets(emulator, "/operations")
+def test_poll_of_a_finished_job_is_the_whole_job(backend_conn, emulator):
+    backend, conn_id = backend_conn
+    hook = GeminiTuningHook(conn_id)
+    name = submit(hook, backend, emulator.gcs_root)
+    done = hook.wait_for_tuning_job(name, poll_interval=0.02, timeout=60)
 
-    polled = asyncio.run(hook.apoll_tuning_job(job.name, JobState.SUCCEEDED))
-    assert gets(emulator, "/operations") - operations == 1  # terminal: the operation is read again
-    assert polled.state is JobState.SUCCEEDED
-    assert polled.snapshots == done.snapshots and len(polled.snapshots) == done.total_steps
-    assert polled.completed_percent == 100.0
+    polled = asyncio.run(hook.apoll_tuning_job(name, JobState.RUNNING))
+    assert polled == done
+    assert polled.state is JobState.SUCCEEDED and polled.completed_percent == 100.0
+    if backend == "gemini_api":
+        assert len(polled.snapshots) == done.total_steps
+    else:
+        assert polled.tuned_model and polled.endpoint
