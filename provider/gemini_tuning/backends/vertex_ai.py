@@ -40,7 +40,7 @@ CAPABILITIES = Capabilities(
 )
 
 #: The label that carries the provider's retry-safe job id (``job_id_for``) on Vertex AI jobs.
-JOB_ID_LABEL = "airflow-job-id"
+AIRFLOW_JOB_ID_LABEL = "airflow-job-id"
 
 
 class VertexAIBackend(TuningBackend):
@@ -94,7 +94,7 @@ class VertexAIBackend(TuningBackend):
         hp = spec.hyperparameters
         labels = dict(spec.labels)
         if spec.job_id:
-            labels[JOB_ID_LABEL] = spec.job_id
+            labels[AIRFLOW_JOB_ID_LABEL] = spec.job_id
         config = types.CreateTuningJobConfig(
             tuned_model_display_name=spec.display_name,
             description=spec.description,
@@ -142,7 +142,7 @@ class VertexAIBackend(TuningBackend):
         )
 
     def find(self, client: genai.Client, job_id: str) -> TuningJob | None:
-        jobs = self.list(client, filter=f'labels.{JOB_ID_LABEL}="{job_id}"', page_size=100)
+        jobs = self.list(client, filter=f'labels.{AIRFLOW_JOB_ID_LABEL}="{job_id}"', page_size=100)
         return max(jobs, key=lambda job: job.create_time or "", default=None)
 
     def list(
@@ -195,6 +195,8 @@ class VertexAIBackend(TuningBackend):
             models = {d["model"].split("@")[0] for d in endpoint.get("deployedModels") or []}
             self._undeploy(client, endpoint)
             self._wait(client, rest(client, "delete", name))
+            for model in models:  # the endpoints of the model's other checkpoints
+                self._undeploy_for_delete(client, model)
             return models
         model = rest(client, "get", name.split("@")[0])
         for endpoint_name in {d["endpoint"] for d in model.get("deployedModels") or []}:

@@ -63,14 +63,29 @@ class GeminiTuningHook(BaseHook):
     async def aload_settings(self) -> ConnectionSettings:
         """Read the connection without blocking the event loop (for triggers).
 
-        Hooks that ask for the same connection while a lookup is in flight share it (see ``clients``).
+        Airflow 3.3's in-process ``dags test`` runner cannot look a connection stored in the
+        metadata DB up asynchronously; then the synchronous lookup runs in a thread instead. Hooks
+        that ask for the same connection while a lookup is in flight share it (see ``clients``).
         """
         if self._settings is None:
             self._settings = await clients.shared_lookup(self.gemini_conn_id, self._aread_settings)
         return self._settings
 
     async def _aread_settings(self) -> ConnectionSettings:
-        return self._load_settings(await self.aget_connection(self.gemini_conn_id))
+        from airflow.sdk.exceptions import AirflowNotFoundException
+
+        try:
+            conn = await self.aget_connection(self.gemini_conn_id)
+        except AirflowNotFoundException:
+            self.log.debug("Async lookup of %s failed; trying the sync lookup", self.gemini_conn_id)
+            try:
+                conn = await asyncio.to_thread(self.get_connection, self.gemini_conn_id)
+            except AirflowNotFoundException:
+                raise InvalidInputError(
+                    f"Connection {self.gemini_conn_id!r} is not defined where this runs (the triggerer): "
+                    "define it for the triggerer too (same secrets backend, variables or metadata DB)."
+                ) from None
+        return self._load_settings(conn)
 
     @staticmethod
     def _load_settings(conn: Any) -> ConnectionSettings:

@@ -19,14 +19,21 @@ FIRST_POLL_JITTER = 10.0  # seconds at most; spreads a restarted triggerer's fir
 
 
 class TuningJobTrigger(BaseTrigger):
-    """Poll ``job_name`` until it is terminal, the ``deadline`` passes, or the task is killed.
+    """Poll ``job_name`` until it is terminal or the ``deadline`` (epoch seconds) passes.
 
-    Only the connection id travels in the kwargs, never a credential. The deadline (epoch
-    seconds) lives here, so a deferred task that runs out of time cancels the remote job before
-    failing. Transient errors (HTTP 408/429/5xx, transport errors) that outlast the client's own
-    retries are retried here with backoff, up to ``max_poll_failures`` polls in a row.
+    Only the connection id travels in the kwargs, never a credential. Transient errors
+    (:class:`~gemini_tuning.exceptions.TransientServiceError`) that outlast the client's own retries
+    are retried here with backoff, up to ``max_poll_failures`` polls in a row. The trigger cancels the
+    job only when told it owns it: at the deadline with ``cancel_on_timeout``, and when a user kills
+    the deferred task with ``cancel_on_kill``. A triggerer restart never cancels.
 
-    Events: ``{"status": "success" | "failed" | "timeout" | "error", "job": {...}, "message": ...}``.
+    Events (``job`` is a :class:`~gemini_tuning.models.TuningJob` dict; every event also carries
+    ``job_name`` and ``job_url``, the job's page the task gave the trigger):
+
+    - ``{"status": "success", "job"}``
+    - ``{"status": "failed", "job", "message"}``
+    - ``{"status": "timeout", "job", "message", "cancelled"}``
+    - ``{"status": "error", "message", "error_type", "http_status", "error_status"}``
     """
 
     def __init__(
@@ -36,7 +43,9 @@ class TuningJobTrigger(BaseTrigger):
         poll_interval: float = 30.0,
         deadline: float | None = None,
         max_poll_failures: int = 5,
-        cancel_on_timeout: bool = True,
+        cancel_on_timeout: bool = False,
+        cancel_on_kill: bool = False,
+        job_url: str | None = None,
     ) -> None:
         super().__init__()
         self.job_name = job_name
@@ -45,6 +54,8 @@ class TuningJobTrigger(BaseTrigger):
         self.deadline = deadline
         self.max_poll_failures = max_poll_failures
         self.cancel_on_timeout = cancel_on_timeout
+        self.cancel_on_kill = cancel_on_kill
+        self.job_url = job_url
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -56,6 +67,8 @@ class TuningJobTrigger(BaseTrigger):
                 "deadline": self.deadline,
                 "max_poll_failures": self.max_poll_failures,
                 "cancel_on_timeout": self.cancel_on_timeout,
+                "cancel_on_kill": self.cancel_on_kill,
+                "job_url": self.job_url,
             },
         )
 
@@ -65,7 +78,7 @@ class TuningJobTrigger(BaseTrigger):
         return GeminiTuningHook(gemini_conn_id=self.gemini_conn_id)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        from gemini_tuning.exceptions import GeminiTuningError, TransientServiceError
+        from gemini_tuning.exceptions import TransientServiceError
 
         hook = self._hook()
         # After a triggerer restart every trigger starts at once: spread the first polls.
@@ -74,11 +87,9 @@ class TuningJobTrigger(BaseTrigger):
         while True:
             try:
                 event, last_state = await self._poll(hook, last_state)
-                failures = 0
-            except GeminiTuningError as exc:
-                transient = isinstance(exc, TransientServiceError)
-                if not transient or failures >= self.max_poll_failures:
-                    yield TriggerEvent({"status": "error", "job_name": self.job_name, "message": str(exc)})
+            except TransientServiceError as exc:
+                if failures >= self.max_poll_failures:
+                    yield self._error(exc)
                     return
                 failures += 1
                 delay = min(self.poll_interval * 2**failures, 300)
@@ -92,6 +103,10 @@ class TuningJobTrigger(BaseTrigger):
                 )
                 await asyncio.sleep(delay)
                 continue
+            except Exception as exc:  # not retried; the task decides what a failure means for the job
+                yield self._error(exc)
+                return
+            failures = 0
             if event is not None:
                 yield event
                 return
@@ -103,31 +118,58 @@ class TuningJobTrigger(BaseTrigger):
 
         The job lives only here: only its state stays with the trigger while it sleeps.
         """
-        from gemini_tuning.exceptions import GeminiTuningError
         from gemini_tuning.hooks.clients import poll_slots
+        from gemini_tuning.waiting import job_failure
 
         async with poll_slots():
             job = await hook.apoll_tuning_job(self.job_name, last_state)
         self.log.info("%s", job.progress())
         if job.done:
-            status = "failed" if job.state.is_failure else "success"
-            return TriggerEvent({"status": status, "job_name": self.job_name, "job": job.to_xcom()}), job.state
-        if self.deadline is None or time.time() < self.deadline:
-            return None, job.state
+            failure = job_failure(job)
+            payload = {"status": "failed", "message": failure.message} if failure else {"status": "success"}
+            return self._event(**payload, job=job.to_xcom()), job.state
+        if self.deadline and time.time() >= self.deadline:
+            return await self._timeout(hook, job), job.state
+        return None, job.state
+
+    def _error(self, exc: Exception) -> TriggerEvent:
+        return self._event(
+            status="error",
+            message=getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}",
+            error_type=type(exc).__name__,
+            http_status=getattr(exc, "http_status", None),
+            error_status=getattr(exc, "status", None),
+        )
+
+    def _event(self, **payload: Any) -> TriggerEvent:
+        return TriggerEvent({**payload, "job_name": self.job_name, "job_url": self.job_url})
+
+    async def _timeout(self, hook, job) -> TriggerEvent:
+        from gemini_tuning.exceptions import GeminiTuningError
+
         message = f"Tuning job {self.job_name} did not finish before its deadline (state {job.state.value})."
-        if self.cancel_on_timeout:
+        cancelled = False
+        if not self.cancel_on_timeout:
+            message += " It was left running (this task does not own it)."
+        else:
             try:
                 job = await self._cancel(hook)
+                cancelled = True
                 message += " The job was cancelled."
             except GeminiTuningError as exc:
                 message += f" Cancelling it failed: {exc}"
-        event = {"status": "timeout", "job_name": self.job_name, "job": job.to_xcom(), "message": message}
-        return TriggerEvent(event), job.state
+        return self._event(status="timeout", job=job.to_xcom(), message=message, cancelled=cancelled)
 
     async def _cancel(self, hook):
         self.log.warning("Cancelling tuning job %s", self.job_name)
         return await hook.acancel_tuning_job(self.job_name)
 
     async def on_kill(self) -> None:
-        """The user killed the deferred task (mark failed / clear): stop the remote job too."""
+        """A user killed the deferred task (mark failed/success, clear): cancel the job if this task owns it.
+
+        The triggerer calls this only for a user's action, never on its own shutdown or restart.
+        """
+        if not self.cancel_on_kill:
+            self.log.info("Task killed; leaving tuning job %s running (this task does not own it)", self.job_name)
+            return
         await self._cancel(self._hook())
