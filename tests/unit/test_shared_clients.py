@@ -80,7 +80,7 @@ def test_triggers_on_one_connection_share_one_client_and_a_change_gives_a_new_on
         events = await asyncio.gather(*(first_event(t) for t in triggers))
         set_connection(monkeypatch, "rotated-key-0123456789")
         events.append(await first_event(TuningJobTrigger("tunedModels/job-2", CONN_ID, poll_interval=0)))
-        await TuningJobTrigger("tunedModels/job-3", CONN_ID).on_kill()  # cancelling reuses it too
+        await TuningJobTrigger("tunedModels/job-3", CONN_ID, cancel_on_kill=True).on_kill()  # cancelling reuses it
         return events
 
     events = asyncio.run(scenario())

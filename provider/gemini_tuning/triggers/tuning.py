@@ -82,7 +82,8 @@ class TuningJobTrigger(BaseTrigger):
 
         hook = self._hook()
         # After a triggerer restart every trigger starts at once: spread the first polls.
-        await asyncio.sleep(random.uniform(0, min(self.poll_interval, FIRST_POLL_JITTER)))
+        if jitter := random.uniform(0, min(self.poll_interval, FIRST_POLL_JITTER)):
+            await asyncio.sleep(jitter)
         failures, last_state = 0, None
         while True:
             try:
