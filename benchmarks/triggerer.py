@@ -141,10 +141,15 @@ class Probe:
         self.samples: list[dict] = []
         self.t0 = time.monotonic()
         self.lag_max = 0.0
+        self.full_gcs: list[tuple[float, float]] = []  # (when, seconds) of each full garbage collection
+        self._gc_started = 0.0
 
     def install(self) -> None:
-        """Wrap ``AsyncClient.send`` of httpx and httpx2 (google-genai uses the latter by default)."""
+        """Wrap ``AsyncClient.send`` of httpx and httpx2 (google-genai uses the latter by default); time full GCs."""
+        import gc
         import importlib
+
+        gc.callbacks.append(self._on_gc)
 
         for module in ("httpx", "httpx2"):
             try:
@@ -172,6 +177,14 @@ class Probe:
             return response
 
         return counted_send
+
+    def _on_gc(self, phase: str, info: dict) -> None:
+        if info["generation"] != 2:
+            return
+        if phase == "start":
+            self._gc_started = time.monotonic()
+        else:
+            self.full_gcs.append((self._gc_started - self.t0, time.monotonic() - self._gc_started))
 
     async def watch_lag(self) -> None:
         while True:
@@ -233,7 +246,11 @@ class Probe:
             "cpu_pct_window": 100 * cpu / span if span else None,
             "requests_per_poll": (end["requests"] - start["requests"]) / polls if polls else None,
             "lag_max_ms": 1000 * max(x["lag"] for x in s),
+            "lag_max_at_s": round(max(s, key=lambda x: x["lag"])["t"], 1),
             "lag_max_window_ms": 1000 * max(x["lag"] for x in s if x["t"] > start["t"]),
+            "full_gcs": len(self.full_gcs),
+            "full_gcs_in_window": sum(1 for at, _ in self.full_gcs if at >= start["t"]),
+            "full_gc_max_ms": 1000 * max((took for _, took in self.full_gcs), default=0.0),
             "errors": dict(self.errors),
             "events": dict(self.events),
         }
@@ -358,6 +375,10 @@ ROWS = [
     ("requests per poll", "requests_per_poll", "{:,.2f}", ""),
     ("event-loop lag max, whole run (ms)", "lag_max_ms", "{:,.0f}", "<= 100"),
     ("event-loop lag max, window (ms)", "lag_max_window_ms", "{:,.0f}", ""),
+    ("  when the whole-run max was (s)", "lag_max_at_s", "{:,.0f}", ""),
+    ("full GCs, whole run", "full_gcs", "{:,.0f}", ""),
+    ("full GCs in the window", "full_gcs_in_window", "{:,.0f}", ""),
+    ("longest full GC (ms)", "full_gc_max_ms", "{:,.0f}", ""),
     ("polls in the window", "polls_in_window", "{:,.0f}", ""),
 ]
 
@@ -371,7 +392,8 @@ def print_table(backend: str, provider: dict, baseline: dict, args: argparse.Nam
     print(f"{'':38} {'provider':>10} {'baseline':>10} {'ratio':>7}  target")
     for label, key, spec, target in ROWS:
         p, b = provider.get(key), baseline.get(key)
-        ratio = f"{p / b:.2f}x" if isinstance(p, int | float) and isinstance(b, int | float) and b else ""
+        numbers = isinstance(p, int | float) and isinstance(b, int | float) and b
+        ratio = f"{p / b:.2f}x" if numbers and key != "lag_max_at_s" else ""
         print(f"{label:38} {fmt(spec, p):>10} {fmt(spec, b):>10} {ratio:>7}  {target}")
     for subject, report in (("provider", provider), ("baseline", baseline)):
         if report["startup_s"] is None:
