@@ -281,8 +281,8 @@ class TuningJob(BaseModel):
             parts.append(f"epoch {self.completed_epoch_count}/{self.hyperparameters.epoch_count} done")
         if self.completed_percent is not None:
             parts.append(f"{self.completed_percent:.1f}% complete")
-        if self.completed_steps is not None and self.total_steps:
-            parts.append(f"step {self.completed_steps}/{self.total_steps}")
+        if self.completed_steps is not None:
+            parts.append(f"step {self.completed_steps}" + (f"/{self.total_steps}" if self.total_steps else ""))
         if self.snapshots:
             last = self.snapshots[-1]
             epochs = f"/{self.hyperparameters.epoch_count}" if self.hyperparameters.epoch_count else ""

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from google import genai
 
     from gemini_tuning.connection import ConnectionSettings
-    from gemini_tuning.models import Hyperparameters, TrainingMetrics, TuningJob, TuningJobSpec
+    from gemini_tuning.models import Hyperparameters, JobState, TrainingMetrics, TuningJob, TuningJobSpec
 
 
 @dataclass(frozen=True)
@@ -174,6 +174,14 @@ class TuningBackend(ABC):
 
     @abstractmethod
     async def aget(self, client: genai.Client, name: str) -> TuningJob: ...
+
+    async def apoll(self, client: genai.Client, name: str, last_state: JobState | None = None) -> TuningJob:
+        """One poll of a job being waited for; ``last_state`` is what the previous poll saw.
+
+        A backend may answer a running job more cheaply than :meth:`aget` (fewer requests, only the
+        latest loss snapshot); a finished job always comes back whole.
+        """
+        return await self.aget(client, name)
 
     @abstractmethod
     def find(self, client: genai.Client, job_id: str) -> TuningJob | None:

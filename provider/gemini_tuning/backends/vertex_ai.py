@@ -199,6 +199,11 @@ class VertexAIBackend(TuningBackend):
     async def aget(self, client: genai.Client, name: str) -> TuningJob:
         return self.parse(await client.aio.tunings.get(name=name))
 
+    async def apoll(self, client: genai.Client, name: str, last_state: JobState | None = None) -> TuningJob:
+        """A Vertex job is small (no loss history on the resource), and a running one's detailed state,
+        completed epochs and data stats drive the trigger (quota clock, data limits): read it whole."""
+        return await self.aget(client, name)
+
     def find(self, client: genai.Client, job_id: str) -> TuningJob | None:
         jobs = self.list(client, filter=f'labels.{AIRFLOW_JOB_ID_LABEL}="{job_id}"', page_size=100)
         return max(jobs, key=lambda job: job.create_time or "", default=None)
@@ -240,11 +245,6 @@ class VertexAIBackend(TuningBackend):
         stats = job.tuning_data_stats.supervised_tuning_data_stats if job.tuning_data_stats else None
         adapter = hp.adapter_size.value.removeprefix("ADAPTER_SIZE_") if hp and hp.adapter_size else None
         state = JobState(job.state.value) if job.state else JobState.UNSPECIFIED
-        _, project, _, location, _, job_id = (job.name or "//////").split("/")[:6]
-        console = (
-            f"https://console.cloud.google.com/vertex-ai/generative/language/locations/{location}"
-            f"/tuning/tuningJob/{job_id}/monitor?project={project}"
-        )
         return TuningJob(
             name=job.name,
             backend=CAPABILITIES.name,
@@ -267,7 +267,7 @@ class VertexAIBackend(TuningBackend):
             start_time=iso(job.start_time),
             end_time=iso(job.end_time),
             labels=dict(job.labels or {}),
-            console_url=self.console_url(job.name, console),
+            console_url=self._console_url(job.name),
             detailed_state=(
                 job.tuning_job_state.value.removeprefix("TUNING_JOB_STATE_")
                 if job.tuning_job_state and state is JobState.RUNNING
@@ -285,6 +285,14 @@ class VertexAIBackend(TuningBackend):
             service_account=job.service_account,
             kms_key_name=job.encryption_spec.kms_key_name if job.encryption_spec else None,
             tuning_mode=_tuning_mode(job),
+        )
+
+    def _console_url(self, name: str | None) -> str:
+        _, project, _, location, _, job_id = (name or "//////").split("/")[:6]
+        return self.console_url(
+            name,
+            f"https://console.cloud.google.com/vertex-ai/generative/language/locations/{location}"
+            f"/tuning/tuningJob/{job_id}/monitor?project={project}",
         )
 
     def set_default_checkpoint(self, client: genai.Client, tuned_model: str, checkpoint_id: str) -> dict[str, Any]:

@@ -7,7 +7,6 @@ does while parsing DAG files — stays cheap.
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -27,7 +26,8 @@ from gemini_tuning.exceptions import (
     TuningJobTimeout,
     translate_errors,
 )
-from gemini_tuning.models import Hyperparameters, TrainingMetrics, TuningJob, TuningJobSpec
+from gemini_tuning.hooks import clients
+from gemini_tuning.models import Hyperparameters, JobState, TrainingMetrics, TuningJob, TuningJobSpec
 
 if TYPE_CHECKING:
     from google import genai
@@ -50,6 +50,9 @@ class GeminiTuningHook(BaseHook):
         super().__init__(**kwargs)
         self.gemini_conn_id = gemini_conn_id
         self._settings: ConnectionSettings | None = None
+        # the shared clients this hook got (kept: a hook outliving a connection change keeps its own)
+        self._sync_client: genai.Client | None = None
+        self._async_client: tuple[asyncio.AbstractEventLoop, genai.Client] | None = None
 
     # -- connection ---------------------------------------------------------------------
     @property
@@ -62,24 +65,28 @@ class GeminiTuningHook(BaseHook):
         """Read the connection without blocking the event loop (for triggers).
 
         Airflow 3.3's in-process ``dags test`` runner cannot look a connection stored in the
-        metadata DB up asynchronously; then the synchronous lookup runs in a thread instead.
+        metadata DB up asynchronously; then the synchronous lookup runs in a thread instead. Hooks
+        that ask for the same connection while a lookup is in flight share it (see ``clients``).
         """
         if self._settings is None:
-            from airflow.sdk.exceptions import AirflowNotFoundException
-
-            try:
-                conn = await self.aget_connection(self.gemini_conn_id)
-            except AirflowNotFoundException:
-                self.log.debug("Async lookup of %s failed; trying the sync lookup", self.gemini_conn_id)
-                try:
-                    conn = await asyncio.to_thread(self.get_connection, self.gemini_conn_id)
-                except AirflowNotFoundException:
-                    raise InvalidInputError(
-                        f"Connection {self.gemini_conn_id!r} is not defined where this runs (the triggerer): "
-                        "define it for the triggerer too (same secrets backend, variables or metadata DB)."
-                    ) from None
-            self._settings = self._load_settings(conn)
+            self._settings = await clients.shared_lookup(self.gemini_conn_id, self._aread_settings)
         return self._settings
+
+    async def _aread_settings(self) -> ConnectionSettings:
+        from airflow.sdk.exceptions import AirflowNotFoundException
+
+        try:
+            conn = await self.aget_connection(self.gemini_conn_id)
+        except AirflowNotFoundException:
+            self.log.debug("Async lookup of %s failed; trying the sync lookup", self.gemini_conn_id)
+            try:
+                conn = await asyncio.to_thread(self.get_connection, self.gemini_conn_id)
+            except AirflowNotFoundException:
+                raise InvalidInputError(
+                    f"Connection {self.gemini_conn_id!r} is not defined where this runs (the triggerer): "
+                    "define it for the triggerer too (same secrets backend, variables or metadata DB)."
+                ) from None
+        return self._load_settings(conn)
 
     @staticmethod
     def _load_settings(conn: Any) -> ConnectionSettings:
@@ -104,9 +111,15 @@ class GeminiTuningHook(BaseHook):
         return self.backend.capabilities
 
     @cached_property
+    def _client_key(self) -> clients.ClientKey:
+        return clients.ClientKey.of(self.settings)
+
+    @property
     def client(self) -> genai.Client:
-        _quiet_transport_loggers()
-        return self.settings.build_client()
+        """The process's client for this connection's settings, shared with every other hook (see ``clients``)."""
+        if self._sync_client is None:
+            self._sync_client = clients.get_client(self._client_key, self.settings, self.gemini_conn_id)
+        return self._sync_client
 
     def get_conn(self) -> genai.Client:
         return self.client
@@ -262,20 +275,31 @@ class GeminiTuningHook(BaseHook):
 
     # -- async (triggers, evaluation) ---------------------------------------------------
     async def aget_client(self) -> genai.Client:
-        """The client, built off the event loop the first time (credential loading may block).
+        """The running loop's client for this connection's settings, shared with every other hook and trigger.
 
-        google-genai's async transport binds to the event loop that first uses it: use one hook per
-        ``asyncio.run``.
+        Built off the event loop the first time (credential loading may block), once however many ask.
         """
-        if "client" not in self.__dict__:
-            await self.aload_settings()
-            await asyncio.to_thread(lambda: self.client)
-        return self.client
+        loop = asyncio.get_running_loop()
+        if self._async_client is None or self._async_client[0] is not loop:
+            settings = await self.aload_settings()
+            client = await clients.aget_client(self._client_key, settings, self.gemini_conn_id)
+            self._async_client = (loop, client)
+        return self._async_client[1]
 
     async def aget_tuning_job(self, name: str) -> TuningJob:
         client = await self.aget_client()
         with self._remote():
             return await self.backend.aget(client, name)
+
+    async def apoll_tuning_job(self, name: str, last_state: JobState | None = None) -> TuningJob:
+        """One poll of a job being waited for (triggers): cheaper than :meth:`aget_tuning_job` while it runs.
+
+        ``last_state`` is the state the previous poll saw. On the Gemini API a running job costs one
+        request and carries only its latest loss snapshot; a finished job comes back whole.
+        """
+        client = await self.aget_client()
+        with self._remote():
+            return await self.backend.apoll(client, name, last_state)
 
     async def acancel_tuning_job(self, name: str) -> TuningJob:
         client = await self.aget_client()
@@ -302,11 +326,3 @@ class GeminiTuningHook(BaseHook):
             True,
             f"Connected to {where} ({self.backend_name}); listing tuning jobs works ({len(jobs)} on the first page).",
         )
-
-
-def _quiet_transport_loggers() -> None:
-    """One INFO line per HTTP request drowns the task log; keep them unless the user set a level."""
-    for name in ("httpx", "httpx2", "google_genai._api_client", "google_genai.models"):
-        logger = logging.getLogger(name)
-        if logger.level == logging.NOTSET:
-            logger.setLevel(logging.WARNING)
