@@ -123,13 +123,11 @@ def _key_from_extra(conn_id: str, extra: Mapping[str, Any]) -> dict[str, Any] | 
     """The service-account key as a dict, from ``keyfile_dict`` (JSON text or dict) or ``key_path``."""
     if extra.get("keyfile_dict"):
         value = extra["keyfile_dict"]
-        if isinstance(value, Mapping):
-            return dict(value)
         try:
-            key = json.loads(value)
+            key = dict(value) if isinstance(value, Mapping) else json.loads(value)
         except (TypeError, ValueError):
             raise InvalidInputError(f"Connection `{conn_id}`: `keyfile_dict` is not valid JSON.") from None
-        return _check_key(conn_id, "keyfile_dict", key)
+        return _check_key(conn_id, "`keyfile_dict`", key)
     if extra.get("key_path"):
         path = str(extra["key_path"])
         if path.endswith(".p12"):
