@@ -50,6 +50,7 @@ def set_connection(url: str, retries: int, initial_delay: float, max_delay: floa
         "extra": {
             "backend": "gemini_api",
             "base_url": url,
+            "emulator": True,
             "retries": retries,
             "retry_initial_delay": initial_delay,
             "retry_max_delay": max_delay,

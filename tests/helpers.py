@@ -13,10 +13,10 @@ FAST_RETRIES = {"retries": 4, "retry_initial_delay": 0.01, "retry_max_delay": 0.
 def conn_json(backend: str, base_url: str, **extra) -> str:
     import json
 
-    conn = {"conn_type": "gemini_tuning", "extra": {"backend": backend, "base_url": base_url, **FAST_RETRIES, **extra}}
+    extra = {"backend": backend, "base_url": base_url, "emulator": True, **FAST_RETRIES, **extra}
+    conn = {"conn_type": "gemini_tuning", "extra": extra}
     if backend == "gemini_api":
         conn["password"] = extra.pop("api_key", API_KEY)
-        conn["extra"].pop("api_key", None)
     else:
         conn["extra"].update({"project": "demo-project", "location": "us-central1", "access_token": "emulator-token"})
     return json.dumps(conn)

@@ -82,6 +82,11 @@ def get_provider_info() -> dict:
                         "description": "For the emulator or a proxy, e.g. http://127.0.0.1:8085",
                         "schema": {"type": ["string", "null"]},
                     },
+                    "emulator": {
+                        "label": "Emulator",
+                        "description": "The base URL is this project's emulator: job links open its job pages.",
+                        "schema": {"type": ["boolean", "null"], "default": False},
+                    },
                     "api_version": {
                         "label": "API version",
                         "description": "Defaults: v1beta (Gemini API), v1beta1 (Vertex AI).",

@@ -5,27 +5,30 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, SecretStr, field_validator
+from pydantic import BaseModel, SecretStr, ValidationError, field_validator
 
-from gemini_tuning.models import Backend
+from gemini_tuning import CONN_TYPE
+from gemini_tuning.backends import DEFAULT_BACKEND, backend_for, capabilities_for, normalize_backend_name
+from gemini_tuning.exceptions import TRANSIENT_HTTP_STATUSES, InvalidInputError
 
 if TYPE_CHECKING:
     from google import genai
 
-RETRY_STATUS_CODES = [408, 429, 500, 502, 503, 504]
-DEFAULT_API_VERSION = {"gemini_api": "v1beta", "vertex_ai": "v1beta1"}
+RETRY_STATUS_CODES = sorted(TRANSIENT_HTTP_STATUSES)
 
 
 class ConnectionSettings(BaseModel):
     """Everything the hook needs from the connection. Secrets stay ``SecretStr`` (never printed)."""
 
-    backend: Backend = "gemini_api"
+    backend: str = DEFAULT_BACKEND
     api_key: SecretStr | None = None
     project: str | None = None
     location: str = "us-central1"
     key_json: SecretStr | None = None
     access_token: SecretStr | None = None
     base_url: str | None = None
+    #: the ``base_url`` is this project's emulator: console links point to its job pages
+    emulator: bool = False
     api_version: str | None = None
     timeout: float = 60.0
     retries: int = 5
@@ -34,11 +37,17 @@ class ConnectionSettings(BaseModel):
 
     @field_validator("backend", mode="before")
     @classmethod
-    def _normalize_backend(cls, value: Any) -> Any:
-        return (value or "gemini_api").strip().lower().replace("-", "_")
+    def _normalize_backend(cls, value: Any) -> str:
+        return normalize_backend_name(value)
 
     @classmethod
     def from_connection(cls, conn: Any) -> ConnectionSettings:
+        """Read a connection; a wrong type or a bad extra is one :class:`InvalidInputError` line."""
+        if conn.conn_type and conn.conn_type != CONN_TYPE:
+            raise InvalidInputError(
+                f"Connection {conn.conn_id!r} is of type {conn.conn_type!r}; the Gemini tuning provider needs a "
+                f"connection of type {CONN_TYPE!r} (API key as password, `backend` and the rest in the extra)."
+            )
         extra = dict(conn.extra_dejson or {})
         # Tolerate the UI's legacy ``extra__gemini_tuning__field`` prefix.
         extra = {k.removeprefix("extra__gemini_tuning__"): v for k, v in extra.items()}
@@ -51,11 +60,15 @@ class ConnectionSettings(BaseModel):
             scheme = conn.schema or "http"
             port = f":{conn.port}" if conn.port else ""
             values["base_url"] = f"{scheme}://{conn.host}{port}"
-        return cls(**values)
+        try:
+            return cls(**values)
+        except ValidationError as exc:
+            problems = "; ".join(f"`{'.'.join(map(str, e['loc']))}`: {e['msg']}" for e in exc.errors())
+            raise InvalidInputError(f"Connection {conn.conn_id!r} has a bad extra: {problems}.") from None
 
     @property
     def effective_api_version(self) -> str:
-        return self.api_version or DEFAULT_API_VERSION[self.backend]
+        return self.api_version or capabilities_for(self.backend).default_api_version
 
     def secrets(self) -> list[str]:
         return [s.get_secret_value() for s in (self.api_key, self.key_json, self.access_token) if s]
@@ -79,31 +92,5 @@ class ConnectionSettings(BaseModel):
         return options
 
     def build_client(self) -> genai.Client:
-        from google import genai
-
-        if self.backend == "gemini_api":
-            if not self.api_key:
-                raise ValueError("The Gemini API backend needs an API key in the connection's password field.")
-            return genai.Client(api_key=self.api_key.get_secret_value(), http_options=self.http_options())
-        if not self.project:
-            raise ValueError("The Vertex AI backend needs `project` in the connection extra.")
-        return genai.Client(
-            vertexai=True,
-            project=self.project,
-            location=self.location,
-            credentials=self._vertex_credentials(),
-            http_options=self.http_options(),
-        )
-
-    def _vertex_credentials(self) -> Any:
-        scopes = ["https://www.googleapis.com/auth/cloud-platform"]
-        if self.key_json:
-            from google.oauth2 import service_account
-
-            info = json.loads(self.key_json.get_secret_value())
-            return service_account.Credentials.from_service_account_info(info, scopes=scopes)
-        if self.access_token:
-            from google.oauth2.credentials import Credentials
-
-            return Credentials(token=self.access_token.get_secret_value())
-        return None  # google-genai falls back to application-default credentials
+        """The google-genai client for this connection's backend."""
+        return backend_for(self).build_client()

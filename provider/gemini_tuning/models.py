@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-Backend = Literal["gemini_api", "vertex_ai"]
+from gemini_tuning.exceptions import InvalidInputError
+
+#: ``adapter_size`` as google-genai's ``AdapterSize`` enum spells it (``ADAPTER_SIZE_FOUR``).
+ADAPTER_SIZE_WORDS = {1: "ONE", 2: "TWO", 4: "FOUR", 8: "EIGHT", 16: "SIXTEEN", 32: "THIRTY_TWO"}
 
 
 class JobState(StrEnum):
@@ -51,11 +54,52 @@ class Snapshot(BaseModel):
 
 
 class Hyperparameters(BaseModel):
-    epoch_count: int | None = None
-    batch_size: int | None = None
-    learning_rate: float | None = None
-    learning_rate_multiplier: float | None = None
+    """Tuning hyperparameters; build them with :meth:`parse` to get a one-line error on bad values."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    epoch_count: int | None = Field(default=None, ge=1)
+    batch_size: int | None = Field(default=None, ge=1)
+    learning_rate: float | None = Field(default=None, gt=0)
+    learning_rate_multiplier: float | None = Field(default=None, gt=0)
     adapter_size: int | None = None
+
+    @field_validator("adapter_size", mode="before")
+    @classmethod
+    def _adapter_size(cls, value: Any) -> Any:
+        """Accept 4, "4", "FOUR" and google-genai's enum (``ADAPTER_SIZE_FOUR`` or the member)."""
+        value = getattr(value, "value", value)
+        if isinstance(value, str):
+            word = value.strip().upper().removeprefix("ADAPTER_SIZE_")
+            sizes = {name: size for size, name in ADAPTER_SIZE_WORDS.items()}
+            return sizes.get(word, int(word) if word.isdigit() else value)
+        return value
+
+    @classmethod
+    def parse(cls, **values: Any) -> Hyperparameters:
+        """Build from operator arguments; :class:`InvalidInputError` names each bad one on one line."""
+        try:
+            return cls(**values)
+        except ValidationError as exc:
+            raise InvalidInputError(_one_line(exc)) from None
+
+
+def _one_line(exc: ValidationError) -> str:
+    """``ValidationError`` as one line per field: "`epoch_count` must be a whole number, got 2.5"."""
+    problems = []
+    for err in exc.errors():
+        field = ".".join(str(p) for p in err["loc"])
+        bound = err.get("ctx") or {}
+        message = {
+            "int_from_float": "must be a whole number",
+            "int_parsing": "must be a whole number",
+            "float_parsing": "must be a number",
+            "greater_than_equal": f"must be >= {bound.get('ge')}",
+            "greater_than": f"must be > {bound.get('gt')}",
+            "extra_forbidden": "is not a hyperparameter",
+        }.get(err["type"], err["msg"].replace("Input should be", "must be"))
+        problems.append(f"`{field}` {message}, got {err.get('input')!r}")
+    return "; ".join(problems) + "."
 
 
 class TuningJob(BaseModel):
@@ -64,7 +108,7 @@ class TuningJob(BaseModel):
     model_config = ConfigDict(use_enum_values=False)
 
     name: str
-    backend: Backend
+    backend: str
     state: JobState = JobState.UNSPECIFIED
     display_name: str | None = None
     base_model: str | None = None
@@ -105,3 +149,19 @@ class TuningJob(BaseModel):
 
     def to_xcom(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
+
+
+class TuningJobSpec(BaseModel):
+    """What to tune. ``job_id`` makes submission idempotent (see the tuning operator)."""
+
+    base_model: str
+    training_examples: list[dict[str, str]] | None = None
+    training_dataset_uri: str | None = None
+    validation_dataset_uri: str | None = None
+    #: training examples, when known without reading the data (checks ``batch_size`` against it)
+    example_count: int | None = None
+    display_name: str | None = None
+    description: str | None = None
+    hyperparameters: Hyperparameters = Field(default_factory=Hyperparameters)
+    job_id: str | None = None
+    labels: dict[str, str] = Field(default_factory=dict)

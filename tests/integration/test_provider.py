@@ -12,6 +12,7 @@ import pytest
 
 import gemini_tuning
 from gemini_tuning.connection import ConnectionSettings
+from gemini_tuning.exceptions import InvalidInputError
 
 
 def test_entry_point_points_at_get_provider_info():
@@ -102,7 +103,7 @@ def test_http_options_carry_timeout_and_retry_policy():
 
 
 def test_missing_credentials_are_clear_errors():
-    with pytest.raises(ValueError, match="API key in the connection's password"):
+    with pytest.raises(InvalidInputError, match="API key in the connection's password"):
         ConnectionSettings(backend="gemini_api").build_client()
-    with pytest.raises(ValueError, match="needs `project`"):
+    with pytest.raises(InvalidInputError, match="needs `project`"):
         ConnectionSettings(backend="vertex_ai").build_client()

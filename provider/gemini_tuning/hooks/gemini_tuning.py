@@ -17,13 +17,21 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseHook
 
 from gemini_tuning import CONN_TYPE, DEFAULT_CONN_ID
-from gemini_tuning.backends import TuningJobSpec, backend_for
+from gemini_tuning.backends import backend_for
 from gemini_tuning.connection import ConnectionSettings
-from gemini_tuning.exceptions import NotFoundError, TuningJobFailed, translate_errors
-from gemini_tuning.models import Hyperparameters, TuningJob
+from gemini_tuning.exceptions import (
+    InvalidInputError,
+    NotFoundError,
+    TuningJobFailed,
+    TuningJobTimeout,
+    translate_errors,
+)
+from gemini_tuning.models import Hyperparameters, TuningJob, TuningJobSpec
 
 if TYPE_CHECKING:
     from google import genai
+
+    from gemini_tuning.backends import Capabilities, TuningBackend
 
 
 class GeminiTuningHook(BaseHook):
@@ -69,8 +77,13 @@ class GeminiTuningHook(BaseHook):
         return self.settings.backend
 
     @cached_property
-    def backend(self):
+    def backend(self) -> TuningBackend:
         return backend_for(self.settings)
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """What this connection's service accepts (limits, hyperparameters, staging...)."""
+        return self.backend.capabilities
 
     @cached_property
     def client(self) -> genai.Client:
@@ -82,7 +95,7 @@ class GeminiTuningHook(BaseHook):
 
     @contextmanager
     def _remote(self):
-        with translate_errors(self.settings.secrets()):
+        with translate_errors(self.settings.secrets(), url=self.backend.url):
             yield
 
     # -- tuning jobs --------------------------------------------------------------------
@@ -90,12 +103,13 @@ class GeminiTuningHook(BaseHook):
         """Validate a spec for this connection's backend without sending anything."""
         self.backend.check_spec(spec)
 
-    def check_hyperparameters(self, hyperparameters: Hyperparameters | dict) -> None:
-        self.backend.check_hyperparameters(Hyperparameters.model_validate(hyperparameters))
-
     def create_tuning_job(self, spec: TuningJobSpec | None = None, **fields: Any) -> TuningJob:
         """Submit a supervised tuning job. ``spec`` or its fields (see :class:`TuningJobSpec`)."""
-        spec = spec or TuningJobSpec(**fields)
+        if spec is None:
+            hyperparameters = fields.pop("hyperparameters", None) or {}
+            if isinstance(hyperparameters, dict):
+                hyperparameters = Hyperparameters.parse(**hyperparameters)
+            spec = TuningJobSpec(hyperparameters=hyperparameters, **fields)
         self.backend.check_spec(spec)
         with self._remote():
             job = self.backend.create(self.client, spec)
@@ -121,8 +135,10 @@ class GeminiTuningHook(BaseHook):
     ) -> list[TuningJob]:
         """All tuning jobs (Gemini API: tuned models). ``labels`` filters on Vertex AI only."""
         if labels:
-            if self.backend_name != "vertex_ai":
-                raise ValueError("Label filters are a Vertex AI feature; the Gemini API has no job labels.")
+            if not self.capabilities.labels:
+                raise InvalidInputError(
+                    f"Label filters need job labels, which {self.capabilities.label} does not have."
+                )
             terms = [f'labels.{key}="{value}"' for key, value in labels.items()]
             filter = " AND ".join(filter and [filter, *terms] or terms)
         with self._remote():
@@ -135,9 +151,13 @@ class GeminiTuningHook(BaseHook):
         self.log.info("Cancel requested for %s; state now %s", name, job.state.value)
         return job
 
-    def discard_failed_job(self, job: TuningJob) -> None:
+    def free_job_id(self, job: TuningJob) -> None:
+        """Let a new job be submitted under the failed ``job``'s id (Gemini API: deletes the failed model)."""
+        if not self.capabilities.failed_job_holds_id:
+            return
         with self._remote():
-            self.backend.discard_failed(self.client, job)
+            self.backend.free_job_id(self.client, job)
+        self.log.info("Deleted the failed %s to free its id for the new job", job.name)
 
     def delete_tuned_model(self, name: str) -> bool:
         """Delete a tuned model (Vertex AI: its endpoint or model). ``False`` (logged) when already gone."""
@@ -157,7 +177,7 @@ class GeminiTuningHook(BaseHook):
         timeout: float | None = None,
         on_poll: Callable[[TuningJob], None] | None = None,
     ) -> TuningJob:
-        """Poll until the job is terminal; raise ``TimeoutError`` at the deadline (the job keeps running).
+        """Poll until the job is terminal; raise :class:`TuningJobTimeout` at the deadline (the job keeps running).
 
         A job that disappears while waited for (a Gemini API model deleted to cancel it) fails
         with :class:`TuningJobFailed`.
@@ -168,15 +188,18 @@ class GeminiTuningHook(BaseHook):
                 job = self.get_tuning_job(name)
             except NotFoundError as exc:
                 raise TuningJobFailed(
-                    f"Tuning job {name} no longer exists: it was cancelled or deleted while running ({exc})",
+                    f"Tuning job {name} no longer exists: it was cancelled or deleted while running.",
                     http_status=exc.http_status,
+                    status=exc.status,
                 ) from None
             if on_poll:
                 on_poll(job)
             if job.done:
                 return job
             if deadline and time.monotonic() >= deadline:
-                raise TimeoutError(f"Tuning job {name} did not finish within {timeout}s (state {job.state.value}).")
+                raise TuningJobTimeout(
+                    f"Tuning job {name} did not finish within {timeout:g}s (state {job.state.value})."
+                )
             time.sleep(poll_interval)
 
     # -- inference ------------------------------------------------------------------------
@@ -222,7 +245,7 @@ class GeminiTuningHook(BaseHook):
                 jobs = self.backend.list(self.client, filter=None, page_size=1, limit=1)
         except Exception as exc:  # the UI shows the message
             return False, str(exc)
-        where = self.settings.base_url or ("Vertex AI" if self.backend_name == "vertex_ai" else "Gemini API")
+        where = self.settings.base_url or self.capabilities.label
         return (
             True,
             f"Connected to {where} ({self.backend_name}); listing tuning jobs works ({len(jobs)} on the first page).",

@@ -131,6 +131,8 @@ class CreateTuningJobOperator(BaseOperator):
 
     # -- submit ---------------------------------------------------------------------------
     def execute(self, context: Context) -> dict[str, Any]:
+        from gemini_tuning.exceptions import TuningJobTimeout
+
         dataset = self._dataset(load_examples=True)
         spec = self._spec(context, dataset)
         self.hook.check_tuning_job(spec)  # everything is checked before the first request
@@ -159,9 +161,9 @@ class CreateTuningJobOperator(BaseOperator):
                 timeout=self.timeout,
                 on_poll=lambda j: self.log.info("%s", j.progress()),
             )
-        except TimeoutError as exc:
+        except TuningJobTimeout as exc:
             self.hook.cancel_tuning_job(job.name)
-            raise TimeoutError(f"{exc} The job was cancelled.") from None
+            raise TuningJobTimeout(f"{exc.message} The job was cancelled.") from None
         return self._finish(job, dataset)
 
     def _dataset(self, load_examples: bool):
@@ -175,19 +177,20 @@ class CreateTuningJobOperator(BaseOperator):
         )
 
     def _spec(self, context: Context, dataset):
-        from gemini_tuning.backends import TuningJobSpec
-        from gemini_tuning.models import Hyperparameters
+        from gemini_tuning.models import Hyperparameters, TuningJobSpec
 
         ti = context["ti"]
+        caps = self.hook.capabilities
         return TuningJobSpec(
             base_model=self.base_model,
             training_examples=dataset.examples,
             training_dataset_uri=dataset.training_uri,
-            # the held-out split is for evaluation; only Vertex AI also takes it while tuning
-            validation_dataset_uri=dataset.validation_uri if self.hook.backend_name == "vertex_ai" else None,
-            display_name=self.display_name or f"{ti.dag_id}.{ti.task_id}"[:40],
+            # the held-out split is for evaluation; only a backend that takes one also tunes with it
+            validation_dataset_uri=dataset.validation_uri if caps.validation_dataset else None,
+            example_count=dataset.example_count,
+            display_name=self.display_name or f"{ti.dag_id}.{ti.task_id}"[: caps.display_name_max],
             description=self.description,
-            hyperparameters=Hyperparameters(
+            hyperparameters=Hyperparameters.parse(
                 epoch_count=self.epoch_count,
                 batch_size=self.batch_size,
                 learning_rate=self.learning_rate,
@@ -210,7 +213,7 @@ class CreateTuningJobOperator(BaseOperator):
                     "Set resubmit_failed=True to submit a new job.",
                 )
             self.log.info("Resubmitting: the earlier job %s ended %s", existing.name, existing.state.value)
-            self.hook.discard_failed_job(existing)
+            self.hook.free_job_id(existing)
         elif existing:
             self.log.info(
                 "Reattaching to %s (submitted by an earlier try), state %s", existing.name, existing.state.value
@@ -225,14 +228,14 @@ class CreateTuningJobOperator(BaseOperator):
 
     # -- finish ---------------------------------------------------------------------------
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
-        from gemini_tuning.exceptions import GeminiTuningError
+        from gemini_tuning.exceptions import GeminiTuningError, TuningJobTimeout
         from gemini_tuning.models import TuningJob
 
         self._job_name = event.get("job_name")
         if event["status"] == "error":
             raise GeminiTuningError(event["message"])
         if event["status"] == "timeout":
-            raise TimeoutError(event["message"])
+            raise TuningJobTimeout(event["message"])
         return self._finish(TuningJob.model_validate(event["job"]), self._dataset(load_examples=False))
 
     def _finish(self, job: TuningJob, dataset) -> dict[str, Any]:

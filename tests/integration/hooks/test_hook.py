@@ -183,7 +183,7 @@ def test_list_paginates_on_gemini_api(gemini_conn, emulator):
         submit(hook, "gemini_api", emulator, job_id=f"page-{i}")
     assert len(hook.list_tuning_jobs(page_size=2)) == 5
     assert len(hook.list_tuning_jobs(page_size=2, limit=3)) == 3
-    with pytest.raises(ValueError, match="Vertex AI feature"):
+    with pytest.raises(InvalidInputError, match="Label filters need job labels, which Gemini API does not have"):
         hook.list_tuning_jobs(labels={"a": "b"})
 
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from gemini_tuning.exceptions import InvalidInputError, TuningJobFailed
+from gemini_tuning.exceptions import InvalidInputError, TuningJobFailed, TuningJobTimeout
 from gemini_tuning.hooks.gemini_tuning import GeminiTuningHook
 from gemini_tuning.models import JobState
 from gemini_tuning.operators.tuning import (
@@ -155,7 +155,7 @@ def test_blocking_deadline_cancels_then_fails(backend_conn, emulator):
     backend, conn_id = backend_conn
     op = make_op(backend, conn_id, emulator, next_number_examples(400), epoch_count=50, timeout=0.3)
     ti = FakeTI()
-    with pytest.raises(TimeoutError, match="was cancelled"):
+    with pytest.raises(TuningJobTimeout, match="was cancelled"):
         op.execute({"ti": ti})
     assert _state(conn_id, ti.xcom["tuning_job_name"]) in {JobState.CANCELLING, JobState.CANCELLED, "gone"}
 
