@@ -65,9 +65,7 @@ def test_event_extra_after_tuning_and_after_evaluation():
 
 
 def _event(model, minute, **extra):
-    return SimpleNamespace(
-        extra={"model": model, **extra}, timestamp=datetime(2026, 1, 1, 0, minute, tzinfo=UTC)
-    )
+    return SimpleNamespace(extra={"model": model, **extra}, timestamp=datetime(2026, 1, 1, 0, minute, tzinfo=UTC))
 
 
 def test_the_newest_triggering_event_wins_and_an_asset_filter_applies():
