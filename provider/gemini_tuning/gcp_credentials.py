@@ -149,3 +149,56 @@ def _check_key(conn_id: str, where: str, key: Any) -> dict[str, Any]:
             f'Connection `{conn_id}`: {where} is not a service-account key (expected "type": "service_account").'
         )
     return key
+
+
+def linked_gcp_conn_id(conn: Any) -> str | None:
+    """The ``gcp_conn_id`` extra of a ``gemini_tuning`` connection: whose Google Cloud credentials it uses."""
+    if is_gcp_connection(conn):
+        return None
+    extra = conn.extra_dejson or {}
+    return extra.get("gcp_conn_id") or extra.get("extra__gemini_tuning__gcp_conn_id") or None
+
+
+def vertex_credentials_values(
+    conn: Any, values: Mapping[str, Any], gcp_conn: Any = None, impersonation_chain: Any = None
+) -> dict[str, Any]:
+    """The credential settings of a connection, for ``ConnectionSettings``.
+
+    A ``google_cloud_platform`` connection (``conn`` itself, or ``gcp_conn`` named by ``gcp_conn_id``)
+    means Vertex AI with its credentials and project. A ``gemini_tuning`` connection on Vertex AI
+    keeps its own ``key_json`` (or application-default credentials), now also impersonable.
+    """
+    from gemini_tuning.backends import normalize_backend_name
+
+    source = conn if is_gcp_connection(conn) else gcp_conn
+    chain = parse_impersonation_chain(impersonation_chain)
+    backend = "vertex_ai" if source is not None else normalize_backend_name(values.get("backend"))
+    if backend != "vertex_ai":
+        if chain or values.get("gcp_conn_id"):
+            what = "impersonation_chain" if chain else "gcp_conn_id"
+            raise InvalidInputError(f"Connection `{conn.conn_id}`: `{what}` applies to the vertex_ai backend only.")
+        return {}
+    if source is not None and (values.get("key_json") or values.get("access_token")):
+        raise InvalidInputError(
+            f"Connection `{conn.conn_id}` names gcp_conn_id `{source.conn_id}` and has its own key_json/access_token; "
+            "keep one source of credentials."
+        )
+    if values.get("access_token"):
+        if chain:
+            raise InvalidInputError(
+                f"Connection `{conn.conn_id}`: impersonation needs a key or ADC, not an access_token."
+            )
+        return {"backend": backend}
+    google_cloud = (
+        GoogleCloudCredentials.from_connection(source)
+        if source is not None
+        else GoogleCloudCredentials(
+            conn_id=conn.conn_id or "", project=values.get("project"), key_json=values.get("key_json")
+        )
+    )
+    return {
+        "backend": backend,
+        "project": values.get("project") or google_cloud.project,
+        "google_cloud": google_cloud,
+        "impersonation_chain": chain,
+    }

@@ -117,3 +117,59 @@ def test_a_malformed_key_fails_when_credentials_are_built_without_leaking_it(key
 def test_the_google_provider_is_never_imported(key):
     GoogleCloudCredentials.from_connection(gcp(keyfile_dict=key)).credentials("sa@p.iam.gserviceaccount.com")
     assert not [m for m in sys.modules if m.startswith("airflow.providers.google")]
+
+
+# -- ConnectionSettings built from a google_cloud_platform connection -----------------------------
+def _settings(conn, gcp_conn=None, chain=None):
+    from gemini_tuning.connection import ConnectionSettings
+
+    return ConnectionSettings.from_connection(conn, gcp_conn, chain)
+
+
+def tuning(**extra) -> Connection:
+    return Connection(conn_id="gemini_vertex", conn_type="gemini_tuning", extra=json.dumps(extra))
+
+
+def test_a_gcp_connection_given_directly_means_vertex_ai_with_its_project_and_key(key):
+    settings = _settings(gcp(keyfile_dict=key), chain="sa@p.iam.gserviceaccount.com")
+    assert settings.backend == "vertex_ai" and settings.project == "key-project"
+    assert settings.google_cloud.conn_id == "google_cloud_default"
+    assert settings.impersonation_chain == ("sa@p.iam.gserviceaccount.com",)
+    assert key["private_key"] in settings.secrets()
+
+
+def test_gcp_conn_id_lends_credentials_while_location_and_base_url_stay_here(key):
+    conn = tuning(backend="vertex_ai", gcp_conn_id="google_cloud_default", location="europe-west4")
+    settings = _settings(conn, gcp(keyfile_dict=key, project="gcp-project"))
+    assert (settings.project, settings.location) == ("gcp-project", "europe-west4")
+    assert settings.google_cloud.credentials().service_account_email == key["client_email"]
+
+
+def test_own_project_wins_over_the_linked_connections(key):
+    conn = tuning(backend="vertex_ai", gcp_conn_id="google_cloud_default", project="mine")
+    assert _settings(conn, gcp(keyfile_dict=key, project="theirs")).project == "mine"
+
+
+def test_own_key_json_still_works_and_can_be_impersonated(key):
+    settings = _settings(tuning(backend="vertex_ai", project="p", key_json=key), chain=["a@x", "b@x"])
+    credentials = settings.google_cloud.credentials(settings.impersonation_chain)
+    assert credentials._target_principal == "b@x" and credentials._delegates == ["a@x"]
+
+
+@pytest.mark.parametrize(
+    ("conn", "gcp_extra", "chain", "message"),
+    [
+        (tuning(backend="gemini_api", gcp_conn_id="g"), None, None, "`gcp_conn_id` applies to the vertex_ai backend"),
+        (tuning(backend="gemini_api"), None, "sa@x", "`impersonation_chain` applies to the vertex_ai backend"),
+        (tuning(backend="vertex_ai", gcp_conn_id="g", access_token="t"), {"project": "p"}, None, "keep one source"),
+        (tuning(backend="vertex_ai", project="p", access_token="t"), None, "sa@x", "not an access_token"),
+    ],
+)
+def test_contradictory_connections_are_refused(conn, gcp_extra, chain, message):
+    with pytest.raises(InvalidInputError, match=message):
+        _settings(conn, gcp(**gcp_extra) if gcp_extra is not None else None, chain)
+
+
+def test_another_connection_type_is_still_refused():
+    with pytest.raises(InvalidInputError, match="or a google_cloud_platform one"):
+        _settings(Connection(conn_id="x", conn_type="aws"))

@@ -62,18 +62,12 @@ class VertexAIBackend(TuningBackend):
         )
 
     def _credentials(self) -> Any:
-        scopes = ["https://www.googleapis.com/auth/cloud-platform"]
-        if self.settings.key_json:
-            import json
-
-            from google.oauth2 import service_account
-
-            info = json.loads(self.settings.key_json.get_secret_value())
-            return service_account.Credentials.from_service_account_info(info, scopes=scopes)
         if self.settings.access_token:
             from google.oauth2.credentials import Credentials
 
             return Credentials(token=self.settings.access_token.get_secret_value())
+        if self.settings.google_cloud:  # a key (this connection's or a google_cloud_platform one's), impersonation
+            return self.settings.google_cloud.credentials(self.settings.impersonation_chain)
         return None  # google-genai falls back to application-default credentials
 
     @property

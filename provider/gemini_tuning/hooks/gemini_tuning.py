@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -26,6 +26,7 @@ from gemini_tuning.exceptions import (
     TuningJobTimeout,
     translate_errors,
 )
+from gemini_tuning.gcp_credentials import linked_gcp_conn_id
 from gemini_tuning.models import Hyperparameters, TuningJob, TuningJobSpec
 
 if TYPE_CHECKING:
@@ -38,6 +39,9 @@ class GeminiTuningHook(BaseHook):
     """Tune, inspect, cancel and query Gemini models on the Gemini API or Vertex AI.
 
     :param gemini_conn_id: a connection of type ``gemini_tuning``; its ``backend`` extra picks the service.
+        A ``google_cloud_platform`` connection works too (Vertex AI with its credentials and project).
+    :param impersonation_chain: Vertex AI: a service account to impersonate, or a chain of them (the
+        last is impersonated), as in the Google provider.
     """
 
     conn_name_attr = "gemini_conn_id"
@@ -45,29 +49,39 @@ class GeminiTuningHook(BaseHook):
     conn_type = CONN_TYPE
     hook_name = "Gemini Tuning"
 
-    def __init__(self, gemini_conn_id: str = DEFAULT_CONN_ID, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        gemini_conn_id: str = DEFAULT_CONN_ID,
+        impersonation_chain: str | Sequence[str] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.gemini_conn_id = gemini_conn_id
+        self.impersonation_chain = impersonation_chain
         self._settings: ConnectionSettings | None = None
 
     # -- connection ---------------------------------------------------------------------
     @property
     def settings(self) -> ConnectionSettings:
         if self._settings is None:
-            self._settings = self._load_settings(self.get_connection(self.gemini_conn_id))
+            conn = self.get_connection(self.gemini_conn_id)
+            gcp_conn_id = linked_gcp_conn_id(conn)
+            self._settings = self._load_settings(conn, gcp_conn_id and self.get_connection(gcp_conn_id))
         return self._settings
 
     async def aload_settings(self) -> ConnectionSettings:
         """Read the connection without blocking the event loop (for triggers)."""
         if self._settings is None:
-            self._settings = self._load_settings(await self.aget_connection(self.gemini_conn_id))
+            conn = await self.aget_connection(self.gemini_conn_id)
+            gcp_conn_id = linked_gcp_conn_id(conn)
+            gcp_conn = gcp_conn_id and await self.aget_connection(gcp_conn_id)
+            self._settings = await asyncio.to_thread(self._load_settings, conn, gcp_conn)  # may read a key file
         return self._settings
 
-    @staticmethod
-    def _load_settings(conn: Any) -> ConnectionSettings:
+    def _load_settings(self, conn: Any, gcp_conn: Any = None) -> ConnectionSettings:
         from airflow.sdk.log import mask_secret
 
-        settings = ConnectionSettings.from_connection(conn)
+        settings = ConnectionSettings.from_connection(conn, gcp_conn or None, self.impersonation_chain)
         for secret in settings.secrets():
             mask_secret(secret)
         return settings
