@@ -165,3 +165,5 @@ class TuningJobSpec(BaseModel):
     hyperparameters: Hyperparameters = Field(default_factory=Hyperparameters)
     job_id: str | None = None
     labels: dict[str, str] = Field(default_factory=dict)
+    #: further google-genai ``CreateTuningJobConfig`` fields (Vertex AI; see tuning_config.py)
+    tuning_job_config: dict[str, Any] = Field(default_factory=dict)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from gemini_tuning.exceptions import InvalidInputError
+from gemini_tuning.tuning_config import check_tuning_job_config
 
 if TYPE_CHECKING:
     from google import genai
@@ -136,6 +137,7 @@ class TuningBackend(ABC):
             )
         if spec.labels and not caps.labels:
             raise InvalidInputError(f"`labels` are not supported by {caps.label}; tuned models there have none.")
+        check_tuning_job_config(spec.tuning_job_config, caps.name)
         if spec.validation_dataset_uri and not caps.validation_dataset:
             raise InvalidInputError(
                 f"`validation_dataset` is not supported by the {caps.name} backend: {caps.label} tunes on the "

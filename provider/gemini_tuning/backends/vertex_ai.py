@@ -10,6 +10,7 @@ from gemini_tuning.backends.base import Capabilities, Limits, TuningBackend, iso
 from gemini_tuning.backends.genai_private import rest
 from gemini_tuning.exceptions import InvalidInputError, NotFoundError, TuningJobTimeout, service_error, translate_errors
 from gemini_tuning.models import ADAPTER_SIZE_WORDS, Hyperparameters, JobState, TuningJob
+from gemini_tuning.tuning_config import check_tuning_job_config
 
 if TYPE_CHECKING:
     from google import genai
@@ -90,6 +91,7 @@ class VertexAIBackend(TuningBackend):
         if spec.job_id:
             labels[JOB_ID_LABEL] = spec.job_id
         config = types.CreateTuningJobConfig(
+            **check_tuning_job_config(spec.tuning_job_config, self.capabilities.name),
             tuned_model_display_name=spec.display_name,
             description=spec.description,
             epoch_count=hp.epoch_count,
