@@ -101,11 +101,9 @@ with DAG(
         previous = Variable.get(PROMOTED_VARIABLE, default=None)
         model = summary["model"]
         Variable.set(PROMOTED_VARIABLE, model)
-        outlet_events[PROMOTED_MODEL].extra = {
-            "model": model,
-            "job_name": summary["job_name"],
-            "metrics": evaluation["metrics"],
-        }
+        from gemini_tuning.assets import tuned_model_event_extra
+
+        outlet_events[PROMOTED_MODEL].extra = tuned_model_event_extra(summary, evaluation)
         return {"model": model, "previous_model": previous if previous != model else None}
 
     promoted = promote(tune.output, evaluate.output)

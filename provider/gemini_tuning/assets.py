@@ -41,7 +41,8 @@ def resolve_tuned_model_asset(value: Asset | bool | None, *, dag_id: str | None,
 def tuned_model_event_extra(summary: Mapping[str, Any], evaluation: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The JSON-safe ``extra`` of a tuned-model asset event, from the tuning summary (and the evaluation).
 
-    ``model`` is what to call (a Vertex AI endpoint or ``tunedModels/...``); ``scores`` are the
+    ``model`` is what to call (a Vertex AI endpoint or ``tunedModels/...``), with inputs formatted by
+    ``prompt_template`` as in training; ``scores`` are the
     evaluation's per-metric ``{tuned, baseline, delta}`` and ``gates_passed`` its verdict, when given.
     """
     extra: dict[str, Any] = {
@@ -51,6 +52,7 @@ def tuned_model_event_extra(summary: Mapping[str, Any], evaluation: Mapping[str,
         "backend": summary.get("backend"),
         "base_model": summary.get("base_model"),
         "recommended_epoch_count": summary.get("recommended_epoch_count"),
+        "prompt_template": summary.get("prompt_template"),
     }
     if evaluation is not None:
         extra["scores"] = dict(evaluation.get("metrics") or {})

@@ -23,6 +23,7 @@ SUMMARY = {
     "tuned_model": "tunedModels/tune-1",
     "base_model": "models/gemini-1.5-flash-001-tuning",
     "recommended_epoch_count": 4,
+    "prompt_template": "Q: {question}",
     "state": "JOB_STATE_SUCCEEDED",
 }
 EVALUATION = {
@@ -59,6 +60,7 @@ def test_event_extra_after_tuning_and_after_evaluation():
         "backend": "gemini_api",
         "base_model": "models/gemini-1.5-flash-001-tuning",
         "recommended_epoch_count": 4,
+        "prompt_template": "Q: {question}",
     }
     evaluated = tuned_model_event_extra(SUMMARY, EVALUATION)
     assert evaluated["scores"] == EVALUATION["metrics"] and evaluated["gates_passed"] is True

@@ -15,6 +15,7 @@ EXPECTED = {
     "export_labelled_tickets",
     "gemini_tuning_on_new_data",
     "gemini_tuning_taskflow",
+    "gemini_tuning_deploy",
 }
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.dagtest import run_dag, ti_of, xcom
+from tests.dagtest import asset_events, run_dag, ti_of, xcom
 from tests.helpers import conn_json, stat
 
 PROMOTED_VARIABLE = "support_ticket_classifier_model"
@@ -54,22 +54,14 @@ def test_pipeline_succeeds_and_promotes(pipeline, emulator, tmp_path):
         > evaluation["metrics"]["normalized_exact_match"]["baseline"]
     )
     assert promote["model"] == tune["model"] == _variable()
-    assert _asset_event_models() == [tune["model"]]
+    assert _asset_event_models(dagrun) == [tune["model"]]
     assert emulator.stats()["jobs_created"]["gemini_api"] == 1
 
 
-def _asset_event_models():
-    from airflow.models.asset import AssetEvent, AssetModel
-    from airflow.utils.session import create_session
-
-    with create_session() as session:
-        events = (
-            session.query(AssetEvent)
-            .join(AssetModel, AssetEvent.asset_id == AssetModel.id)
-            .filter(AssetModel.name == "support_ticket_classifier")
-            .all()
-        )
-        return [event.extra["model"] for event in events]
+def _asset_event_models(dagrun):
+    """The models named by this run's events on the promoted-model asset."""
+    events = asset_events("support_ticket_classifier")
+    return [event.extra["model"] for event in events if event.source_run_id == dagrun.run_id]
 
 
 def test_failing_tuning_job_stops_before_promote(pipeline, emulator, capfd):
