@@ -183,136 +183,175 @@ def model_output(model: str, context: str | None = None) -> OutputDataset:
 
 
 # -- what each operator reports ------------------------------------------------------------------
-def validation_lineage(source: Any, report: Mapping[str, Any] | None = None) -> OperatorLineage:
-    """Validate: the raw source in (with what validation found in it); the staged files and rejects out."""
-    inline = isinstance(source, (list, tuple)) or str(source).lstrip().startswith("[")
-    inputs = [] if inline else [storage_input(source, **(_validation_facets(report) if report else {}))]
+def validation_lineage(source: Any, report: Any = None) -> OperatorLineage:
+    """Validate: the raw source in (with what validation found in it); the staged files and rejects out.
+
+    ``report`` is the operator's :class:`ValidationReport` (also when validation refused the dataset).
+    """
+    from gemini_tuning.contracts.dataset import ValidationReport
+
     if report is None:
-        return OperatorLineage(inputs=inputs)
-    backend = report["backend"]
+        return OperatorLineage(inputs=[storage_input(source)] if _is_location(source) else [])
+    report = ValidationReport.parse(report, argument="report")
+    inputs = [storage_input(report.source, **_validation_facets(report))] if _is_location(report.source) else []
     outputs = [
-        staged_output(uri, backend, rows, size)
+        staged_output(uri, report.backend, rows, size)
         for uri, rows, size in (
-            (report.get("train_uri"), report.get("train_count"), report.get("train_bytes")),
-            (report.get("validation_uri"), report.get("validation_count"), report.get("validation_bytes")),
+            (report.training_dataset_uri, report.train_count, report.train_bytes),
+            (report.validation_dataset_uri, report.validation_count, report.validation_bytes),
         )
         if uri
     ]
-    if report.get("rejects_uri"):
-        stats = OutputStatisticsOutputDatasetFacet(rowCount=report.get("rejected"))
-        outputs.append(storage_output(report["rejects_uri"], outputStatistics=stats))
+    if report.rejects_uri:
+        stats = OutputStatisticsOutputDatasetFacet(rowCount=report.rejected)
+        outputs.append(storage_output(report.rejects_uri, outputStatistics=stats))
     return OperatorLineage(inputs=inputs, outputs=outputs)
 
 
-def _validation_facets(report: Mapping[str, Any]) -> dict[str, Any]:
+def _is_location(source: Any) -> bool:
+    """A file or object (URI, path, ``ObjectStoragePath``), not inline rows or their rendered text."""
+    if hasattr(source, "protocol"):
+        return True
+    return isinstance(source, str) and not source.lstrip().startswith(("[", "{", "<"))
+
+
+def _validation_facets(report: Any) -> dict[str, Any]:
     return {
-        "dataQualityMetrics": DataQualityMetricsInputDatasetFacet(rowCount=report.get("total"), columnMetrics={}),
+        "dataQualityMetrics": DataQualityMetricsInputDatasetFacet(rowCount=report.total, columnMetrics={}),
         "geminiTuningDatasetValidation": GeminiTuningDatasetValidationFacet(
-            total=report.get("total"),
-            valid=report.get("valid"),
-            rejected=report.get("rejected"),
-            duplicates=report.get("duplicates"),
-            deduplicated=report.get("deduplicated"),
-            conflictingOutputs=report.get("conflicting_outputs"),
-            problemCount=report.get("problem_count"),
-            trainCount=report.get("train_count"),
-            validationCount=report.get("validation_count"),
-            rejectsUri=report.get("rejects_uri"),
-            backend=report.get("backend"),
+            total=report.total,
+            valid=report.valid,
+            rejected=report.rejected,
+            duplicates=report.duplicates,
+            deduplicated=report.deduplicated,
+            conflictingOutputs=report.conflicting_outputs,
+            problemCount=report.problem_count,
+            trainCount=report.train_count,
+            validationCount=report.validation_count,
+            rejectsUri=report.rejects_uri,
+            backend=report.backend,
         ),
     }
 
 
-def upload_lineage(dataset: Mapping[str, Any], result: Mapping[str, Any] | None = None) -> OperatorLineage:
+def upload_lineage(dataset: Any, result: Any = None) -> OperatorLineage:
     """Upload: the staged files in; their copies out (none on the Gemini API, which reads them in place)."""
-    backend = dataset.get("backend")
-    staged = [uri for uri in (dataset.get("train_uri"), dataset.get("validation_uri")) if uri]
-    inputs = [staged_input(uri, backend) for uri in staged]
+    from gemini_tuning.contracts.dataset import StagedDataset, UploadResult
+
+    staged = StagedDataset.parse(dataset, argument="dataset")
+    uris = [uri for uri in (staged.training_dataset_uri, staged.validation_dataset_uri) if uri]
+    inputs = [staged_input(uri, staged.backend) for uri in uris]
     if result is None:
         return OperatorLineage(inputs=inputs)
+    result = UploadResult.parse(result, argument="result")
     outputs = [
-        staged_output(uri, backend, rows)
+        staged_output(uri, result.backend, rows)
         for uri, rows in (
-            (result.get("training_dataset_uri"), result.get("example_count")),
-            (result.get("validation_dataset_uri"), result.get("validation_example_count")),
+            (result.training_dataset_uri, result.train_count),
+            (result.validation_dataset_uri, result.validation_count),
         )
-        if uri and uri not in staged
+        if uri and uri not in uris
     ]
     return OperatorLineage(inputs=inputs, outputs=outputs)
 
 
-def tuning_lineage(
-    training_uri: str | None,
-    validation_uri: str | None,
-    *,
-    backend: str,
-    base_model: str,
-    summary: Mapping[str, Any] | None = None,
-    job: Mapping[str, Any] | None = None,
-) -> OperatorLineage:
+def tuning_lineage(dataset: Any, base_model: str, summary: Any = None, job: Any = None) -> OperatorLineage:
     """Tune: the staged data and the base model in; the tuned model out; the job as a run facet.
 
-    ``summary`` is the operator's result; ``job`` (name, state, hyperparameters ...) is what is known
-    when the task fails before producing one.
+    ``dataset`` is the resolved training dataset (``training_uri``/``validation_uri``, ``backend``);
+    ``summary`` the operator's :class:`TuningSummary`; ``job`` the :class:`TuningJob` as last seen,
+    for a task that failed without a summary.
     """
-    info = summary or job or {}
-    context = info.get("job_name") or info.get("name")
-    inputs = [staged_input(uri, backend) for uri in (training_uri, validation_uri) if uri]
-    inputs.append(model_input(info.get("base_model") or base_model, context))
-    outputs = [model_output(summary["tuned_model"], context)] if summary and summary.get("tuned_model") else []
-    run_facets = {"geminiTuningJob": _job_facet(info, backend, base_model)} if info else {}
-    return OperatorLineage(inputs=inputs, outputs=outputs, run_facets=run_facets)
+    from gemini_tuning.contracts.tuning import TuningSummary
+
+    summary = TuningSummary.parse(summary, argument="summary") if summary is not None else None
+    context = summary.job_name if summary else getattr(job, "name", None)
+    inputs = [staged_input(uri, dataset.backend) for uri in (dataset.training_uri, dataset.validation_uri) if uri]
+    inputs.append(model_input((summary or job).base_model if (summary or job) else base_model, context))
+    outputs = [model_output(summary.tuned_model, context)] if summary and summary.tuned_model else []
+    facet = _summary_facet(summary) if summary else _job_facet(job) if job else None
+    return OperatorLineage(inputs=inputs, outputs=outputs, run_facets={"geminiTuningJob": facet} if facet else {})
 
 
-def _job_facet(info: Mapping[str, Any], backend: str, base_model: str) -> GeminiTuningJobRunFacet:
-    hyperparameters = info.get("hyperparameters") or {}
+def _summary_facet(summary: Any) -> GeminiTuningJobRunFacet:
     return GeminiTuningJobRunFacet(
-        jobName=info.get("job_name") or info.get("name"),
-        backend=info.get("backend") or backend,
-        baseModel=info.get("base_model") or base_model,
-        state=info.get("state"),
-        hyperparameters={k: v for k, v in dict(hyperparameters).items() if v is not None},
-        tunedModel=info.get("tuned_model"),
-        endpoint=info.get("endpoint"),
-        exampleCount=info.get("example_count"),
-        recommendedEpochCount=info.get("recommended_epoch_count"),
-        durationSeconds=info.get("duration_seconds"),
+        jobName=summary.job_name,
+        backend=summary.backend,
+        baseModel=summary.base_model,
+        state=summary.state,
+        hyperparameters=dict(summary.hyperparameters),
+        tunedModel=summary.tuned_model,
+        endpoint=summary.endpoint,
+        exampleCount=summary.example_count,
+        recommendedEpochCount=summary.recommended_epoch_count,
+        durationSeconds=summary.duration_seconds,
     )
 
 
-def evaluation_lineage(
-    model: str, dataset_uri: str | None, baseline_model: str | None, summary: Mapping[str, Any] | None = None
-) -> OperatorLineage:
+def _job_facet(job: Any) -> GeminiTuningJobRunFacet:
+    return GeminiTuningJobRunFacet(
+        jobName=job.name,
+        backend=job.backend,
+        baseModel=job.base_model,
+        state=job.state.value,
+        hyperparameters=job.hyperparameters.model_dump(exclude_none=True),
+        exampleCount=job.example_count,
+    )
+
+
+def evaluation_lineage(model: Any, dataset: Any, baseline_model: str | None, summary: Any = None) -> OperatorLineage:
     """Evaluate: the tuned model (with the gates as assertions), the held-out data and the baseline in;
-    the report and per-example results out; the scores as a run facet."""
-    gates = (summary or {}).get("gates") or {}
+    the report and per-example results out; the scores as a run facet.
+
+    ``model`` is the operator's argument: a model name or the tuning summary (its ``tuned_model`` is the
+    dataset the tuning task output).
+    """
+    from gemini_tuning.contracts.evaluation import EvaluationSummary
+
+    summary = EvaluationSummary.parse(summary, argument="summary") if summary is not None else None
+    name = _tuned_model_name(model) or (summary.model if summary else None)
     assertions = [
         Assertion(
-            assertion=check["gate"],
-            success=check["passed"],
-            column=check.get("metric"),
-            actual=None if check.get("value") is None else str(check["value"]),
-            expected=None if check.get("threshold") is None else str(check["threshold"]),
-            description=check.get("message"),
+            assertion=check.gate,
+            success=check.passed,
+            column=check.metric,
+            actual=None if check.value is None else str(check.value),
+            expected=None if check.threshold is None else str(check.threshold),
+            description=check.message,
         )
-        for check in gates.get("checks") or []
+        for check in (summary.gates.checks if summary else [])
     ]
-    facets = {"dataQualityAssertions": DataQualityAssertionsDatasetFacet(assertions=assertions)} if assertions else {}
-    inputs = [model_input(model, **facets)]
-    if dataset_uri and dataset_uri != "<inline>":
-        inputs.append(storage_input(dataset_uri))
+    quality = {"dataQualityAssertions": DataQualityAssertionsDatasetFacet(assertions=assertions)} if assertions else {}
+    inputs = [model_input(name, **quality)] if name else []
+    data_uri = summary.dataset if summary else _dataset_uri(dataset)
+    if data_uri and _is_location(data_uri):
+        inputs.append(storage_input(data_uri))
     if baseline_model:
-        inputs.append(model_input(baseline_model, model))
+        inputs.append(model_input(baseline_model, name))
     if summary is None:
         return OperatorLineage(inputs=inputs)
-    outputs = [storage_output(uri) for uri in (summary.get("report_uri"), summary.get("results_uri")) if uri]
+    outputs = [storage_output(uri) for uri in (summary.report_uri, summary.results_uri) if uri]
     facet = GeminiTuningEvaluationRunFacet(
-        model=summary["model"],
-        baselineModel=summary.get("baseline_model"),
-        examples=summary["examples"],
-        failed=summary["failed"],
-        metrics={name: dict(values) for name, values in summary["metrics"].items()},
-        gatesPassed=bool(gates.get("passed")),
-        gateReasons=list(gates.get("reasons") or []),
+        model=summary.model,
+        baselineModel=summary.baseline_model,
+        examples=summary.examples,
+        failed=summary.failed,
+        metrics={metric: values.model_dump() for metric, values in summary.metrics.items()},
+        gatesPassed=summary.gates.passed,
+        gateReasons=list(summary.gates.reasons),
     )
     return OperatorLineage(inputs=inputs, outputs=outputs, run_facets={"geminiTuningEvaluation": facet})
+
+
+def _tuned_model_name(model: Any) -> str | None:
+    """The tuned model a summary names (its resource, as the tuning task output it), or the name given."""
+    if isinstance(model, Mapping):
+        return model.get("tuned_model") or model.get("model")
+    return str(model) if model else None
+
+
+def _dataset_uri(dataset: Any) -> str | None:
+    """The held-out file an evaluation's ``dataset`` argument names, without reading anything."""
+    if isinstance(dataset, Mapping):
+        return dataset.get("validation_dataset_uri")
+    return str(dataset) if _is_location(dataset) else None
