@@ -1,0 +1,180 @@
+"""What each operator reports to OpenLineage, from its arguments and its XCom contract."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from gemini_tuning import lineage
+
+REPORT = {
+    "ok": True,
+    "backend": "vertex_ai",
+    "format": "jsonl",
+    "source": "s3://raw/tickets.jsonl",
+    "total": 10,
+    "valid": 8,
+    "rejected": 2,
+    "duplicates": 1,
+    "deduplicated": 1,
+    "conflicting_outputs": 0,
+    "problem_count": 2,
+    "max_rejected_fraction": 0.5,
+    "training_dataset_uri": "file:///staging/abc/train.jsonl",
+    "validation_dataset_uri": "file:///staging/abc/validation.jsonl",
+    "rejects_uri": "file:///staging/abc/rejects.jsonl",
+    "train_count": 6,
+    "validation_count": 1,
+    "train_bytes": 600,
+    "validation_bytes": 100,
+    "sha256": "abc",
+}
+UPLOAD = {
+    "backend": "vertex_ai",
+    "training_dataset_uri": "gs://bucket/datasets/abc/train.jsonl",
+    "validation_dataset_uri": "gs://bucket/datasets/abc/validation.jsonl",
+    "train_count": 6,
+    "validation_count": 1,
+    "sha256": "abc",
+    "uploaded": True,
+}
+JOB = "projects/p1/locations/us-central1/tuningJobs/42"
+SUMMARY = {
+    "job_name": JOB,
+    "backend": "vertex_ai",
+    "state": "JOB_STATE_SUCCEEDED",
+    "model": "projects/p1/locations/us-central1/endpoints/7",
+    "tuned_model": "projects/p1/locations/us-central1/models/9@1",
+    "endpoint": "projects/p1/locations/us-central1/endpoints/7",
+    "base_model": "gemini-2.0-flash-001",
+    "hyperparameters": {"epoch_count": 5, "learning_rate_multiplier": 1.0},
+    "example_count": 6,
+    "recommended_epoch_count": 3,
+    "duration_seconds": 12.5,
+}
+EVALUATION = {
+    "model": SUMMARY["model"],
+    "baseline_model": "gemini-2.0-flash-001",
+    "dataset": UPLOAD["validation_dataset_uri"],
+    "examples": 1,
+    "succeeded": 1,
+    "failed": 0,
+    "failed_fraction": 0.0,
+    "metrics": {"exact_match": {"tuned": 1.0, "baseline": 0.0, "delta": 1.0}},
+    "primary_metric": "exact_match",
+    "gates": {
+        "passed": False,
+        "reasons": ["exact_match: tuned 1.0000 does not improve on baseline 1.0000"],
+        "checks": [
+            {
+                "gate": "min_score",
+                "metric": "exact_match",
+                "value": 1.0,
+                "threshold": 0.8,
+                "passed": True,
+                "message": "ok",
+            },
+            {"gate": "max_failed_fraction", "value": 0.0, "threshold": 0.0, "passed": True, "message": "ok"},
+        ],
+    },
+    "results_uri": "gs://bucket/evaluations/run/results.jsonl",
+    "report_uri": "gs://bucket/evaluations/run/report.md",
+}
+
+
+def names(datasets):
+    return [(d.namespace, d.name) for d in datasets]
+
+
+def test_validate_reports_source_quality_and_staged_outputs():
+    result = lineage.validation_lineage("s3://raw/tickets.jsonl", REPORT)
+    [source] = result.inputs
+    assert (source.namespace, source.name) == ("s3://raw", "tickets.jsonl")
+    quality = source.inputFacets["geminiTuningDatasetValidation"]
+    assert (quality.total, quality.valid, quality.rejected, quality.duplicates) == (10, 8, 2, 1)
+    assert source.inputFacets["dataQualityMetrics"].rowCount == 10
+    assert names(result.outputs) == [
+        ("file", "/staging/abc/train.jsonl"),
+        ("file", "/staging/abc/validation.jsonl"),
+        ("file", "/staging/abc/rejects.jsonl"),
+    ]
+    train = result.outputs[0]
+    assert [f.name for f in train.facets["schema"].fields] == ["systemInstruction", "contents"]
+    assert train.outputFacets["outputStatistics"].rowCount == 6 and train.outputFacets["outputStatistics"].size == 600
+    assert result.outputs[2].outputFacets["outputStatistics"].rowCount == 2
+
+
+def test_validate_on_start_knows_the_source_only_and_inline_rows_are_no_dataset():
+    assert names(lineage.validation_lineage("gs://raw/t.csv").inputs) == [("gs://raw", "t.csv")]
+    assert lineage.validation_lineage([{"text_input": "a", "output": "b"}]).inputs == []
+    assert lineage.validation_lineage({**REPORT, "source": "<inline>"}).inputs == []
+
+
+def test_upload_reads_the_staged_files_and_writes_the_copies():
+    result = lineage.upload_lineage(REPORT, UPLOAD)
+    assert names(result.inputs) == [("file", "/staging/abc/train.jsonl"), ("file", "/staging/abc/validation.jsonl")]
+    assert names(result.outputs) == [
+        ("gs://bucket", "datasets/abc/train.jsonl"),
+        ("gs://bucket", "datasets/abc/validation.jsonl"),
+    ]
+    assert result.outputs[0].outputFacets["outputStatistics"].rowCount == 6
+
+
+def test_upload_in_place_has_no_outputs():
+    in_place = {**UPLOAD, **{k: REPORT[k] for k in ("training_dataset_uri", "validation_dataset_uri")}}
+    assert lineage.upload_lineage(REPORT, in_place).outputs == []
+
+
+def _dataset(training_uri, validation_uri=None, backend="vertex_ai"):
+    return SimpleNamespace(training_uri=training_uri, validation_uri=validation_uri, backend=backend)
+
+
+def test_tune_reads_data_and_base_model_and_writes_the_tuned_model():
+    dataset = _dataset(UPLOAD["training_dataset_uri"], UPLOAD["validation_dataset_uri"])
+    result = lineage.tuning_lineage(dataset, "gemini-2.0-flash-001", SUMMARY)
+    assert names(result.inputs) == [
+        ("gs://bucket", "datasets/abc/train.jsonl"),
+        ("gs://bucket", "datasets/abc/validation.jsonl"),
+        ("vertexai://p1/us-central1", "publishers/google/models/gemini-2.0-flash-001"),
+    ]
+    assert names(result.outputs) == [("vertexai://p1/us-central1", "projects/p1/locations/us-central1/models/9@1")]
+    facet = result.run_facets["geminiTuningJob"]
+    assert (facet.jobName, facet.state, facet.baseModel) == (JOB, "JOB_STATE_SUCCEEDED", "gemini-2.0-flash-001")
+    assert facet.hyperparameters == {"epoch_count": 5, "learning_rate_multiplier": 1.0}
+    assert facet.recommendedEpochCount == 3
+
+
+def test_tune_that_failed_reports_the_job_state_and_no_model():
+    from gemini_tuning.models import JobState, TuningJob
+
+    job = TuningJob(name="tunedModels/t-1", backend="gemini_api", state=JobState.FAILED, base_model="models/m")
+    result = lineage.tuning_lineage(_dataset("file:///s/train.jsonl", backend="gemini_api"), "models/m", job=job)
+    assert result.outputs == []
+    assert names(result.inputs)[-1] == ("gemini://generativelanguage", "models/m")
+    assert result.run_facets["geminiTuningJob"].state == "JOB_STATE_FAILED"
+
+
+def test_evaluate_reads_the_tuned_model_with_gate_assertions_and_writes_the_report():
+    result = lineage.evaluation_lineage(SUMMARY, UPLOAD, "gemini-2.0-flash-001", EVALUATION)
+    assert names(result.inputs) == [
+        ("vertexai://p1/us-central1", SUMMARY["tuned_model"]),  # the tuning task's output: the graph connects
+        ("gs://bucket", "datasets/abc/validation.jsonl"),
+        ("vertexai://p1/us-central1", "publishers/google/models/gemini-2.0-flash-001"),
+    ]
+    assertions = result.inputs[0].inputFacets["dataQualityAssertions"].assertions
+    assert [(a.assertion, a.column, a.success, a.expected) for a in assertions] == [
+        ("min_score", "exact_match", True, "0.8"),
+        ("max_failed_fraction", None, True, "0.0"),
+    ]
+    assert names(result.outputs) == [
+        ("gs://bucket", "evaluations/run/report.md"),
+        ("gs://bucket", "evaluations/run/results.jsonl"),
+    ]
+    facet = result.run_facets["geminiTuningEvaluation"]
+    assert facet.metrics["exact_match"] == {"tuned": 1.0, "baseline": 0.0, "delta": 1.0}
+    assert facet.gatesPassed is False and facet.gateReasons == EVALUATION["gates"]["reasons"]
+
+
+def test_evaluate_on_start_and_with_a_plain_model_name():
+    result = lineage.evaluation_lineage("tunedModels/t-1", "file:///held/out.jsonl", None)
+    assert names(result.inputs) == [("gemini://generativelanguage", "tunedModels/t-1"), ("file", "/held/out.jsonl")]
+    assert lineage.evaluation_lineage("tunedModels/t-1", [{"text_input": "a", "output": "b"}], None).outputs == []
