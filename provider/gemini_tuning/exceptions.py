@@ -9,6 +9,7 @@
 | :class:`TransientServiceError` | 408/429/5xx or a transport error that outlasted the client's retries | yes |
 | :class:`TuningJobFailed` | the tuning job ended FAILED, CANCELLED or EXPIRED | yes |
 | :class:`TuningJobTimeout` | the job did not finish before the task's deadline | yes |
+| :class:`TuningJobSensorTimeout` | ... before a ``TuningJobSensor``'s ``timeout`` (the job keeps running) | **no** |
 | :class:`GateFailed` | an evaluation gate was not met | **no** |
 
 ``http_status`` is the HTTP status code (``404``), ``status`` the Google status name
@@ -20,7 +21,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Any
 
-from airflow.sdk.exceptions import AirflowException, AirflowFailException
+from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSensorTimeout
 
 SCOPES_HINT = (
     "The request had insufficient authentication scopes. For the Gemini API use an API key in the "
@@ -86,6 +87,10 @@ class TuningJobFailed(GeminiTuningError):
 
 class TuningJobTimeout(GeminiTuningError):
     """The tuning job did not finish before the task's deadline."""
+
+
+class TuningJobSensorTimeout(TuningJobTimeout, AirflowSensorTimeout):
+    """A ``TuningJobSensor``'s timeout passed before the job finished. Not retried (sensor semantics)."""
 
 
 class GateFailed(GeminiTuningError, AirflowFailException):

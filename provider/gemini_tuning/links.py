@@ -15,12 +15,15 @@ JOB_URL_KEY = "tuning_job_url"
 
 
 class TuningJobLink(BaseOperatorLink):
-    """Shows the URL pushed to XCom under ``tuning_job_url`` before the task waits."""
+    """The job's page; stored by the task runner under ``tuning_job_url``, which the UI reads."""
 
     name = "Tuning Job"
     xcom_key = JOB_URL_KEY
 
     def get_link(self, operator: BaseOperator, *, ti_key: TaskInstanceKey) -> str:
-        from airflow.sdk.bases.xcom import BaseXCom
+        """The URL the task learned by submitting or resuming; empty before it submitted anything.
 
-        return BaseXCom.get_value(ti_key=ti_key, key=self.xcom_key) or ""
+        The task runner calls this at the end of every try, including one that failed before
+        submitting, so it reads no XCom (a missing one logs an error).
+        """
+        return getattr(operator, "_job_url", None) or ""

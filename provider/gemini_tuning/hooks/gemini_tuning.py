@@ -70,13 +70,32 @@ class GeminiTuningHook(BaseHook):
         return self._settings
 
     async def aload_settings(self) -> ConnectionSettings:
-        """Read the connection without blocking the event loop (for triggers)."""
+        """Read the connection without blocking the event loop (for triggers).
+
+        Airflow 3.3's in-process ``dags test`` runner cannot look a connection stored in the
+        metadata DB up asynchronously; then the synchronous lookup runs in a thread instead.
+        """
         if self._settings is None:
-            conn = await self.aget_connection(self.gemini_conn_id)
+            conn = await self._aget_connection(self.gemini_conn_id)
             gcp_conn_id = linked_gcp_conn_id(conn)
-            gcp_conn = gcp_conn_id and await self.aget_connection(gcp_conn_id)
+            gcp_conn = gcp_conn_id and await self._aget_connection(gcp_conn_id)
             self._settings = await asyncio.to_thread(self._load_settings, conn, gcp_conn)  # may read a key file
         return self._settings
+
+    async def _aget_connection(self, conn_id: str) -> Any:
+        from airflow.sdk.exceptions import AirflowNotFoundException
+
+        try:
+            return await self.aget_connection(conn_id)
+        except AirflowNotFoundException:
+            self.log.debug("Async lookup of %s failed; trying the sync lookup", conn_id)
+            try:
+                return await asyncio.to_thread(self.get_connection, conn_id)
+            except AirflowNotFoundException:
+                raise InvalidInputError(
+                    f"Connection {conn_id!r} is not defined where this runs (the triggerer): "
+                    "define it for the triggerer too (same secrets backend, variables or metadata DB)."
+                ) from None
 
     def _load_settings(self, conn: Any, gcp_conn: Any = None) -> ConnectionSettings:
         from airflow.sdk.log import mask_secret

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import time
 from collections.abc import Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -17,6 +16,7 @@ from airflow.sdk import BaseOperator, conf
 
 from gemini_tuning import DEFAULT_CONN_ID
 from gemini_tuning.links import JOB_NAME_KEY, JOB_URL_KEY, TuningJobLink
+from gemini_tuning.waiting import TuningJobWaitMixin, killed_by_user
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -34,7 +34,7 @@ def job_id_for(dag_id: str, task_id: str, run_id: str, map_index: int = -1) -> s
     return f"{slug}-{digest}"
 
 
-class CreateTuningJobOperator(BaseOperator):
+class CreateTuningJobOperator(TuningJobWaitMixin, BaseOperator):
     """Submit a supervised tuning job and (by default) wait for it, deferring if asked.
 
     :param base_model: e.g. ``models/gemini-1.5-flash-001-tuning`` (Gemini API) or
@@ -51,7 +51,10 @@ class CreateTuningJobOperator(BaseOperator):
         (default: fail with that job's error).
     :param wait_for_completion: ``False`` returns right after submission (pair with the sensor).
     :param deferrable: wait in the triggerer. Default ``[operators] default_deferrable``.
-    :param timeout: seconds to wait before cancelling the job and failing.
+    :param timeout: seconds to wait before cancelling the job and failing; ``execution_timeout``
+        also bounds a deferred wait.
+    :param cancel_on_kill: cancel the job when a user kills the task (mark failed/success, clear).
+        A worker shutting down never cancels: the next try reattaches.
     :param plot_loss_curve: write a PNG of the loss curve next to the staged dataset.
     """
 
@@ -74,6 +77,7 @@ class CreateTuningJobOperator(BaseOperator):
     template_fields_renderers = {"training_dataset": "json", "labels": "json"}
     operator_extra_links = (TuningJobLink(),)
     ui_color = "#d2e3fc"
+    owns_job = True
 
     def __init__(
         self,
@@ -87,7 +91,7 @@ class CreateTuningJobOperator(BaseOperator):
         batch_size: int | None = None,
         learning_rate: float | None = None,
         learning_rate_multiplier: float | None = None,
-        adapter_size: int | None = None,
+        adapter_size: int | str | None = None,
         labels: dict[str, str] | None = None,
         job_id: str | None = None,
         prompt_template: str | None = None,
@@ -96,6 +100,7 @@ class CreateTuningJobOperator(BaseOperator):
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         poll_interval: float = 30.0,
         timeout: float | None = None,
+        cancel_on_kill: bool = True,
         plot_loss_curve: bool = True,
         gemini_conn_id: str = DEFAULT_CONN_ID,
         **kwargs: Any,
@@ -119,9 +124,13 @@ class CreateTuningJobOperator(BaseOperator):
         self.deferrable = deferrable
         self.poll_interval = poll_interval
         self.timeout = timeout
+        self.cancel_on_kill = cancel_on_kill
         self.plot_loss_curve = plot_loss_curve
         self.gemini_conn_id = gemini_conn_id
         self._job_name: str | None = None
+        self._job_url: str | None = None
+        self._ti: Any = None
+        self._cancelled = False
 
     @cached_property
     def hook(self) -> GeminiTuningHook:
@@ -131,29 +140,26 @@ class CreateTuningJobOperator(BaseOperator):
 
     # -- submit ---------------------------------------------------------------------------
     def execute(self, context: Context) -> dict[str, Any]:
-        from gemini_tuning.exceptions import TuningJobTimeout
-
+        self._ti = context["ti"]
         dataset = self._dataset(load_examples=True)
         spec = self._spec(context, dataset)
         self.hook.check_tuning_job(spec)  # everything is checked before the first request
         job = self._submit_or_reattach(spec)
-        self._job_name = job.name
+        self._job_name, self._job_url = job.name, job.console_url
         context["ti"].xcom_push(key=JOB_NAME_KEY, value=job.name)
         context["ti"].xcom_push(key=JOB_URL_KEY, value=job.console_url)
         if not self.wait_for_completion:
             return job.to_xcom()
         if not job.done and self.deferrable:
-            from gemini_tuning.triggers.tuning import TuningJobTrigger
+            self.defer_until_done(job.name, context, self.poll_interval, job_url=job.console_url)
+        return self._result(self._wait(job, context), dataset)
 
-            self.defer(
-                trigger=TuningJobTrigger(
-                    job_name=job.name,
-                    gemini_conn_id=self.gemini_conn_id,
-                    poll_interval=self.poll_interval,
-                    deadline=time.time() + self.timeout if self.timeout else None,
-                ),
-                method_name="execute_complete",
-            )
+    def _wait(self, job: TuningJob, context: Context) -> TuningJob:
+        """Poll in the worker; the owner cancels at ``timeout`` and ``execution_timeout``."""
+        from airflow.sdk.exceptions import AirflowTaskTimeout
+
+        from gemini_tuning.exceptions import ServiceError, TuningJobTimeout
+
         try:
             job = self.hook.wait_for_tuning_job(
                 job.name,
@@ -162,9 +168,19 @@ class CreateTuningJobOperator(BaseOperator):
                 on_poll=lambda j: self.log.info("%s", j.progress()),
             )
         except TuningJobTimeout as exc:
-            self.hook.cancel_tuning_job(job.name)
+            self._cancel("its timeout passed")
             raise TuningJobTimeout(f"{exc.message} The job was cancelled.") from None
-        return self._finish(job, dataset)
+        except AirflowTaskTimeout:
+            self._cancel("the task's execution_timeout passed")
+            raise
+        except ServiceError as exc:
+            self.fail_while_running(exc, job.name, context)
+        return self.finished(job)
+
+    def _cancel(self, why: str) -> None:
+        self.log.warning("Cancelling tuning job %s: %s", self._job_name, why)
+        self.hook.cancel_tuning_job(self._job_name)
+        self._cancelled = True
 
     def _dataset(self, load_examples: bool):
         from gemini_tuning.tuning_dataset import resolve_training_dataset
@@ -228,45 +244,37 @@ class CreateTuningJobOperator(BaseOperator):
 
     # -- finish ---------------------------------------------------------------------------
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
-        from gemini_tuning.exceptions import GeminiTuningError, TuningJobTimeout
-        from gemini_tuning.models import TuningJob
+        self._ti = context["ti"]
+        job = self.job_from_event(event, context)
+        return self._result(job, self._dataset(load_examples=False))
 
-        self._job_name = event.get("job_name")
-        if event["status"] == "error":
-            raise GeminiTuningError(event["message"])
-        if event["status"] == "timeout":
-            raise TuningJobTimeout(event["message"])
-        return self._finish(TuningJob.model_validate(event["job"]), self._dataset(load_examples=False))
+    def _result(self, job: TuningJob, dataset) -> dict[str, Any]:
+        from gemini_tuning.contracts.tuning import TuningSummary
 
-    def _finish(self, job: TuningJob, dataset) -> dict[str, Any]:
-        from gemini_tuning.exceptions import TuningJobFailed
-        from gemini_tuning.summary import summarize
-
-        self.log.info("%s", job.progress())
-        if job.state.is_failure:
-            raise TuningJobFailed(
-                f"Tuning job {job.name} ended {job.state.value}: {job.error_message or 'the service gave no message'}",
-            )
-        summary = summarize(job, dataset, prompt_template=self.prompt_template)
-        if self.plot_loss_curve and summary["loss_curve"] and dataset.staging_dir:
-            summary["loss_curve_uri"] = self._write_plot(job, summary, dataset.staging_dir)
-        self.log.info(
-            "Tuned model %s ready; recommended_epoch_count=%s",
-            summary["tuned_model"],
-            summary["recommended_epoch_count"],
+        summary = TuningSummary.from_job(
+            job,
+            training_dataset_uri=dataset.training_uri,
+            validation_dataset_uri=dataset.validation_uri,
+            example_count=dataset.example_count,
+            prompt_template=self.prompt_template or dataset.prompt_template,
         )
-        return summary
+        if self.plot_loss_curve and summary.loss_curve and dataset.staging_dir:
+            summary.loss_curve_uri = self._write_plot(job, summary, dataset.staging_dir)
+        self.log.info(
+            "Tuned model %s ready; recommended_epoch_count=%s", summary.tuned_model, summary.recommended_epoch_count
+        )
+        return summary.to_xcom()
 
-    def _write_plot(self, job: TuningJob, summary: dict, staging_dir: str) -> str | None:
+    def _write_plot(self, job: TuningJob, summary, staging_dir: str) -> str | None:
         from airflow.sdk import ObjectStoragePath
 
         from gemini_tuning.loss import plot_loss_curve
 
         png = plot_loss_curve(
             job.snapshots,
-            summary["loss_curve"],
+            [point.model_dump() for point in summary.loss_curve],
             title=f"Loss: {job.name}",
-            recommended=summary["recommended_epoch_count"],
+            recommended=summary.recommended_epoch_count,
         )
         target = ObjectStoragePath(staging_dir) / f"loss_curve-{job.name.rsplit('/', 1)[-1]}.png"
         target.write_bytes(png)
@@ -274,8 +282,25 @@ class CreateTuningJobOperator(BaseOperator):
         return str(target)
 
     def on_kill(self) -> None:
-        if self._job_name:
-            self.hook.cancel_tuning_job(self._job_name)
+        """Cancel the job on a user's kill; leave it for the next try when the worker shuts down.
+
+        The Task SDK sends SIGTERM in both cases; only the task's state on the API server tells
+        them apart (see :func:`gemini_tuning.waiting.killed_by_user`).
+        """
+        if not self._job_name or self._cancelled:
+            return
+        if not self.cancel_on_kill:
+            self.log.info("Task killed; cancel_on_kill=False leaves tuning job %s running", self._job_name)
+            return
+        if not killed_by_user(self._ti):
+            self.log.warning(
+                "The worker is stopping while the task still runs on the server: leaving tuning job %s (%s) "
+                "running; the next try reattaches to it.",
+                self._job_name,
+                self._job_url,
+            )
+            return
+        self._cancel("a user killed the task")
 
 
 def _raise(exc: Exception):

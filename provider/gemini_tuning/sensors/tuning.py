@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -10,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
 
 from gemini_tuning import DEFAULT_CONN_ID
+from gemini_tuning.exceptions import TuningJobSensorTimeout
+from gemini_tuning.waiting import TuningJobWaitMixin
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -18,14 +19,18 @@ if TYPE_CHECKING:
     from gemini_tuning.models import TuningJob
 
 
-class TuningJobSensor(BaseSensorOperator):
+class TuningJobSensor(TuningJobWaitMixin, BaseSensorOperator):
     """Succeeds when ``job_name`` succeeds; fails with the service's message when it fails.
 
-    Returns (XCom) the job as a JSON-safe dict. ``deferrable=True`` waits in the triggerer, with
-    the sensor's ``timeout`` as the trigger's deadline (the job is not cancelled by a sensor).
+    Returns the same :class:`~gemini_tuning.contracts.tuning.TuningSummary` as
+    ``CreateTuningJobOperator`` (so it can feed ``EvaluateTunedModelOperator``), without the dataset
+    fields it cannot know. ``deferrable=True`` waits in the triggerer with the sensor's ``timeout``
+    as the deadline. A sensor never cancels the job it watches: not at its timeout, not when killed.
     """
 
     template_fields: Sequence[str] = ("job_name", "gemini_conn_id")
+    owns_job = False
+    timeout_error = TuningJobSensorTimeout
 
     def __init__(
         self,
@@ -51,44 +56,21 @@ class TuningJobSensor(BaseSensorOperator):
             return super().execute(context)
         job = self.hook.get_tuning_job(self.job_name)
         if job.done:
-            return self._outcome(job)
-        from gemini_tuning.triggers.tuning import TuningJobTrigger
-
-        self.defer(
-            trigger=TuningJobTrigger(
-                job_name=self.job_name,
-                gemini_conn_id=self.gemini_conn_id,
-                poll_interval=self.poke_interval,
-                deadline=time.time() + self.timeout if self.timeout else None,
-                cancel_on_timeout=False,
-            ),
-            method_name="execute_complete",
-        )
+            return self._summary(self.finished(job))
+        self.defer_until_done(self.job_name, context, self.poke_interval)
 
     def poke(self, context: Context) -> PokeReturnValue:
         job = self.hook.get_tuning_job(self.job_name)
-        self.log.info("%s", job.progress())
         if not job.done:
+            self.log.info("%s", job.progress())
             return PokeReturnValue(is_done=False)
-        return PokeReturnValue(is_done=True, xcom_value=self._outcome(job))
+        return PokeReturnValue(is_done=True, xcom_value=self._summary(self.finished(job)))
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
-        from airflow.exceptions import AirflowSensorTimeout
+        return self._summary(self.job_from_event(event, context))
 
-        from gemini_tuning.exceptions import GeminiTuningError
-        from gemini_tuning.models import TuningJob
+    @staticmethod
+    def _summary(job: TuningJob) -> dict[str, Any]:
+        from gemini_tuning.contracts.tuning import TuningSummary
 
-        if event["status"] == "error":
-            raise GeminiTuningError(event["message"])
-        if event["status"] == "timeout":
-            raise AirflowSensorTimeout(event["message"])
-        return self._outcome(TuningJob.model_validate(event["job"]))
-
-    def _outcome(self, job: TuningJob) -> dict[str, Any]:
-        from gemini_tuning.exceptions import TuningJobFailed
-
-        if job.state.is_failure:
-            raise TuningJobFailed(
-                f"Tuning job {job.name} ended {job.state.value}: {job.error_message or 'no message'}",
-            )
-        return job.to_xcom()
+        return TuningSummary.from_job(job).to_xcom()

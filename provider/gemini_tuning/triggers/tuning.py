@@ -13,14 +13,21 @@ from gemini_tuning import DEFAULT_CONN_ID
 
 
 class TuningJobTrigger(BaseTrigger):
-    """Poll ``job_name`` until it is terminal, the ``deadline`` passes, or the task is killed.
+    """Poll ``job_name`` until it is terminal or the ``deadline`` (epoch seconds) passes.
 
-    Only the connection id travels in the kwargs, never a credential. The deadline (epoch
-    seconds) lives here, so a deferred task that runs out of time cancels the remote job before
-    failing. Transient errors (HTTP 408/429/5xx, transport errors) that outlast the client's own
-    retries are retried here with backoff, up to ``max_poll_failures`` polls in a row.
+    Only the connection id travels in the kwargs, never a credential. Transient errors
+    (:class:`~gemini_tuning.exceptions.TransientServiceError`) that outlast the client's own retries
+    are retried here with backoff, up to ``max_poll_failures`` polls in a row. The trigger cancels the
+    job only when told it owns it: at the deadline with ``cancel_on_timeout``, and when a user kills
+    the deferred task with ``cancel_on_kill``. A triggerer restart never cancels.
 
-    Events: ``{"status": "success" | "failed" | "timeout" | "error", "job": {...}, "message": ...}``.
+    Events (``job`` is a :class:`~gemini_tuning.models.TuningJob` dict; every event also carries
+    ``job_name`` and ``job_url``, the job's page the task gave the trigger):
+
+    - ``{"status": "success", "job"}``
+    - ``{"status": "failed", "job", "message"}``
+    - ``{"status": "timeout", "job", "message", "cancelled"}``
+    - ``{"status": "error", "message", "error_type", "http_status", "error_status"}``
     """
 
     def __init__(
@@ -30,7 +37,9 @@ class TuningJobTrigger(BaseTrigger):
         poll_interval: float = 30.0,
         deadline: float | None = None,
         max_poll_failures: int = 5,
-        cancel_on_timeout: bool = True,
+        cancel_on_timeout: bool = False,
+        cancel_on_kill: bool = False,
+        job_url: str | None = None,
     ) -> None:
         super().__init__()
         self.job_name = job_name
@@ -39,6 +48,8 @@ class TuningJobTrigger(BaseTrigger):
         self.deadline = deadline
         self.max_poll_failures = max_poll_failures
         self.cancel_on_timeout = cancel_on_timeout
+        self.cancel_on_kill = cancel_on_kill
+        self.job_url = job_url
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -50,6 +61,8 @@ class TuningJobTrigger(BaseTrigger):
                 "deadline": self.deadline,
                 "max_poll_failures": self.max_poll_failures,
                 "cancel_on_timeout": self.cancel_on_timeout,
+                "cancel_on_kill": self.cancel_on_kill,
+                "job_url": self.job_url,
             },
         )
 
@@ -60,17 +73,16 @@ class TuningJobTrigger(BaseTrigger):
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         from gemini_tuning.exceptions import GeminiTuningError, TransientServiceError
+        from gemini_tuning.waiting import job_failure
 
         hook = self._hook()
         failures = 0
         while True:
             try:
                 job = await hook.aget_tuning_job(self.job_name)
-                failures = 0
-            except GeminiTuningError as exc:
-                transient = isinstance(exc, TransientServiceError)
-                if not transient or failures >= self.max_poll_failures:
-                    yield TriggerEvent({"status": "error", "job_name": self.job_name, "message": str(exc)})
+            except TransientServiceError as exc:
+                if failures >= self.max_poll_failures:
+                    yield self._error(exc)
                     return
                 failures += 1
                 delay = min(self.poll_interval * 2**failures, 300)
@@ -84,31 +96,60 @@ class TuningJobTrigger(BaseTrigger):
                 )
                 await asyncio.sleep(delay)
                 continue
-
+            except GeminiTuningError as exc:
+                yield self._error(exc)
+                return
+            failures = 0
             self.log.info("%s", job.progress())
             if job.done:
-                status = "failed" if job.state.is_failure else "success"
-                yield TriggerEvent({"status": status, "job_name": self.job_name, "job": job.to_xcom()})
+                failure = job_failure(job)
+                payload = {"status": "failed", "message": failure.message} if failure else {"status": "success"}
+                yield self._event(**payload, job=job.to_xcom())
                 return
             remaining = self.deadline - time.time() if self.deadline else None
             if remaining is not None and remaining <= 0:
-                message = f"Tuning job {self.job_name} did not finish before its deadline (state {job.state.value})."
-                if self.cancel_on_timeout:
-                    try:
-                        job = await self._cancel(hook)
-                        message += " The job was cancelled."
-                    except GeminiTuningError as exc:
-                        message += f" Cancelling it failed: {exc}"
-                yield TriggerEvent(
-                    {"status": "timeout", "job_name": self.job_name, "job": job.to_xcom(), "message": message}
-                )
+                yield await self._timeout(hook, job)
                 return
             await asyncio.sleep(min(self.poll_interval, remaining) if remaining is not None else self.poll_interval)
+
+    def _error(self, exc) -> TriggerEvent:
+        return self._event(
+            status="error",
+            message=exc.message,
+            error_type=type(exc).__name__,
+            http_status=exc.http_status,
+            error_status=exc.status,
+        )
+
+    def _event(self, **payload: Any) -> TriggerEvent:
+        return TriggerEvent({**payload, "job_name": self.job_name, "job_url": self.job_url})
+
+    async def _timeout(self, hook, job) -> TriggerEvent:
+        from gemini_tuning.exceptions import GeminiTuningError
+
+        message = f"Tuning job {self.job_name} did not finish before its deadline (state {job.state.value})."
+        cancelled = False
+        if not self.cancel_on_timeout:
+            message += " It was left running (this task does not own it)."
+        else:
+            try:
+                job = await self._cancel(hook)
+                cancelled = True
+                message += " The job was cancelled."
+            except GeminiTuningError as exc:
+                message += f" Cancelling it failed: {exc}"
+        return self._event(status="timeout", job=job.to_xcom(), message=message, cancelled=cancelled)
 
     async def _cancel(self, hook):
         self.log.warning("Cancelling tuning job %s", self.job_name)
         return await hook.acancel_tuning_job(self.job_name)
 
     async def on_kill(self) -> None:
-        """The user killed the deferred task (mark failed / clear): stop the remote job too."""
+        """A user killed the deferred task (mark failed/success, clear): cancel the job if this task owns it.
+
+        The triggerer calls this only for a user's action, never on its own shutdown or restart.
+        """
+        if not self.cancel_on_kill:
+            self.log.info("Task killed; leaving tuning job %s running (this task does not own it)", self.job_name)
+            return
         await self._cancel(self._hook())

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from gemini_tuning.contracts.tuning import TuningSummary
 from gemini_tuning.exceptions import InvalidInputError, TuningJobFailed, TuningJobTimeout
 from gemini_tuning.hooks.gemini_tuning import GeminiTuningHook
 from gemini_tuning.models import JobState
@@ -29,14 +30,27 @@ BASE = {"gemini_api": "models/gemini-1.5-flash-001-tuning", "vertex_ai": "gemini
 
 
 class FakeTI:
-    """The slice of a TaskInstance the operators use, for calling ``execute`` directly."""
+    """The slice of a TaskInstance the operators use, for calling ``execute`` directly.
 
-    def __init__(self, dag_id="dag", task_id="tune", run_id="manual__1", map_index=-1):
+    ``server_state`` is what the API server reports for it (``get_task_states``), e.g. ``running``.
+    """
+
+    def __init__(self, dag_id="dag", task_id="tune", run_id="manual__1", map_index=-1, server_state="running"):
         self.dag_id, self.task_id, self.run_id, self.map_index = dag_id, task_id, run_id, map_index
+        self.try_number, self.max_tries = 1, 0
+        self.server_state = server_state
         self.xcom: dict[str, object] = {}
 
     def xcom_push(self, key, value):
         self.xcom[key] = value
+
+    def get_task_states(self, dag_id, task_ids, run_ids, map_index):
+        assert (dag_id, task_ids, run_ids, map_index) == (self.dag_id, [self.task_id], [self.run_id], self.map_index)
+        return {self.run_id: {self.task_id: self.server_state}}
+
+
+#: Where a cancelled job ends up: the Gemini API deletes the model, Vertex AI keeps a CANCELLED job.
+CANCELLED = {"gemini_api": "gone", "vertex_ai": JobState.CANCELLED}
 
 
 def dataset_for(backend, emulator, examples=None, key="train.jsonl"):
@@ -74,7 +88,7 @@ def test_tune_succeeds_inside_dag_test(backend_conn, emulator, airflow_db, defer
     assert summary["model"] and summary["hyperparameters"]["epoch_count"] == 3
     assert summary["example_count"] == 40, summary
     assert xcom(dagrun, "tune", "tuning_job_name") == summary["job_name"]
-    assert xcom(dagrun, "tune", "tuning_job_url").startswith(emulator.url)
+    assert xcom(dagrun, "tune", "tuning_job_url").startswith(emulator.url), xcom(dagrun, "tune", "tuning_job_url")
     if backend == "gemini_api":
         assert [p["epoch"] for p in summary["loss_curve"]] == [1, 2, 3]
         assert 1 <= summary["recommended_epoch_count"] <= 3
@@ -126,10 +140,11 @@ def test_job_id_is_deterministic_and_valid():
         assert re.fullmatch(r"[a-z]([a-z0-9-]{0,38}[a-z0-9])?", job_id), job_id
 
 
-def test_kill_cancels_the_remote_job(backend_conn, emulator):
+def test_users_kill_cancels_the_remote_job(backend_conn, emulator):
+    """Marked failed on the server, then SIGTERM: the task runner calls on_kill, which cancels."""
     backend, conn_id = backend_conn
     op = make_op(backend, conn_id, emulator, next_number_examples(400), epoch_count=50)
-    ti = FakeTI()
+    ti = FakeTI(server_state="failed")
     errors = []
     thread = threading.Thread(target=lambda: _capture(errors, op.execute, {"ti": ti}))
     thread.start()
@@ -140,8 +155,48 @@ def test_kill_cancels_the_remote_job(backend_conn, emulator):
     op.on_kill()
     thread.join(30)
     assert errors and isinstance(errors[0], TuningJobFailed)
-    assert "CANCELLED" in str(errors[0]) or "cancelled or deleted" in str(errors[0])
-    assert stat(emulator, "cancels") >= 1
+    expected = {"gemini_api": "cancelled or deleted while running", "vertex_ai": "ended JOB_STATE_CANCELLED"}
+    assert expected[backend] in str(errors[0])
+    assert stat(emulator, "cancels") == 1
+    assert _settled_state(conn_id, ti.xcom["tuning_job_name"]) == CANCELLED[backend]
+
+
+def test_worker_shutdown_leaves_the_job_for_the_retry(backend_conn, emulator):
+    """SIGTERM while the server still says ``running`` (worker or pod going away): no cancel."""
+    backend, conn_id = backend_conn
+    op = make_op(backend, conn_id, emulator, next_number_examples(400), epoch_count=50)
+    ti = FakeTI(server_state="running")
+    op._ti, op._job_name = ti, _submit(backend, conn_id, emulator).name
+    op.on_kill()
+    assert stat(emulator, "cancels") == 0
+    assert not GeminiTuningHook(conn_id).get_tuning_job(op._job_name).done
+
+
+def test_cancel_on_kill_false_never_cancels(backend_conn, emulator):
+    backend, conn_id = backend_conn
+    op = make_op(backend, conn_id, emulator, cancel_on_kill=False)
+    op._ti, op._job_name = FakeTI(server_state="failed"), _submit(backend, conn_id, emulator).name
+    op.on_kill()
+    assert stat(emulator, "cancels") == 0
+
+
+def test_execution_timeout_cancels_the_job_it_owns(backend_conn, emulator):
+    """The task runner raises AirflowTaskTimeout inside execute (the server still says running)."""
+    from airflow.sdk.exceptions import AirflowTaskTimeout
+
+    backend, conn_id = backend_conn
+    op = make_op(backend, conn_id, emulator, next_number_examples(400), epoch_count=50)
+    ti = FakeTI(server_state="running")
+
+    def time_out(job):
+        raise AirflowTaskTimeout()
+
+    op.hook.wait_for_tuning_job = lambda name, **kw: time_out(name)
+    with pytest.raises(AirflowTaskTimeout):
+        op.execute({"ti": ti})
+    op.on_kill()  # what the task runner does next: must not cancel twice
+    assert stat(emulator, "cancels") == 1
+    assert _settled_state(conn_id, ti.xcom["tuning_job_name"]) == CANCELLED[backend]
 
 
 def _capture(errors, fn, *args):
@@ -157,15 +212,16 @@ def test_blocking_deadline_cancels_then_fails(backend_conn, emulator):
     ti = FakeTI()
     with pytest.raises(TuningJobTimeout, match="was cancelled"):
         op.execute({"ti": ti})
-    assert _state(conn_id, ti.xcom["tuning_job_name"]) in {JobState.CANCELLING, JobState.CANCELLED, "gone"}
+    assert _settled_state(conn_id, ti.xcom["tuning_job_name"]) == CANCELLED[backend]
 
 
-def _state(conn_id, name):
+def _settled_state(conn_id, name):
+    """The job's state once it stops moving (Vertex AI passes through CANCELLING); "gone" if deleted."""
     from gemini_tuning.exceptions import NotFoundError
 
     try:
-        return GeminiTuningHook(conn_id).get_tuning_job(name).state
-    except NotFoundError:
+        return GeminiTuningHook(conn_id).wait_for_tuning_job(name, poll_interval=0.01, timeout=30).state
+    except (NotFoundError, TuningJobFailed):
         return "gone"
 
 
@@ -192,16 +248,17 @@ def test_trigger_deadline_cancels_the_job(backend_conn, emulator):
     backend, conn_id = backend_conn
     job = _submit(backend, conn_id, emulator)
     trigger = TuningJobTrigger(job.name, conn_id, poll_interval=0.05, deadline=time.time() + 0.2)
+    trigger.cancel_on_timeout = True
     event = asyncio.run(_first_event(trigger))
-    assert event["status"] == "timeout" and "cancelled" in event["message"]
-    assert _state(conn_id, job.name) in {JobState.CANCELLING, JobState.CANCELLED, "gone"}
+    assert event["status"] == "timeout" and event["cancelled"] is True
+    assert _settled_state(conn_id, job.name) == CANCELLED[backend]
 
 
-def test_trigger_on_kill_cancels_the_job(backend_conn, emulator):
+def test_trigger_on_kill_cancels_the_job_it_owns(backend_conn, emulator):
     backend, conn_id = backend_conn
     job = _submit(backend, conn_id, emulator)
-    asyncio.run(TuningJobTrigger(job.name, conn_id).on_kill())
-    assert _state(conn_id, job.name) in {JobState.CANCELLING, JobState.CANCELLED, "gone"}
+    asyncio.run(TuningJobTrigger(job.name, conn_id, cancel_on_kill=True).on_kill())
+    assert _settled_state(conn_id, job.name) == CANCELLED[backend]
 
 
 def test_trigger_rides_out_5xx_during_the_wait(backend_conn, emulator):
@@ -276,7 +333,8 @@ def test_sensor_modes(backend_conn, emulator, airflow_db, mode):
         f"sensor_{backend}_{mode}",
     )
     assert ti_of(dagrun, "wait").state == "success"
-    assert xcom(dagrun, "wait")["state"] == "JOB_STATE_SUCCEEDED"
+    summary = TuningSummary.parse(xcom(dagrun, "wait"))  # the create operator's shape
+    assert summary.state == "JOB_STATE_SUCCEEDED" and summary.job_name == job.name and summary.model
 
 
 def test_sensor_fails_with_remote_message(backend_conn, emulator):

@@ -1,0 +1,160 @@
+"""TuningJobTrigger's exact events, with a scripted hook (no emulator, no sleeping)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from gemini_tuning.exceptions import ServiceError, TransientServiceError
+from gemini_tuning.models import JobState, TuningJob
+from gemini_tuning.triggers.tuning import TuningJobTrigger
+
+NAME = "tunedModels/t-1"
+URL = "https://example.test/jobs/t-1"
+
+
+def job(state: JobState, **fields) -> TuningJob:
+    return TuningJob(name=NAME, backend="gemini_api", state=state, **fields)
+
+
+class ScriptedHook:
+    """Answers each poll with the next item of ``polls`` (a job, or an exception to raise)."""
+
+    def __init__(self, *polls, cancelled=None, cancel_error=None):
+        self.polls = list(polls)
+        self.cancels = 0
+        self.cancelled = cancelled or job(JobState.CANCELLED)
+        self.cancel_error = cancel_error
+
+    async def aget_tuning_job(self, name):
+        assert name == NAME
+        item = self.polls.pop(0)
+        if isinstance(item, Exception):
+            raise item
+        return item
+
+    async def acancel_tuning_job(self, name):
+        self.cancels += 1
+        if self.cancel_error:
+            raise self.cancel_error
+        return self.cancelled
+
+
+@pytest.fixture
+def no_sleep(monkeypatch):
+    delays = []
+
+    async def fake_sleep(seconds):
+        delays.append(seconds)
+
+    monkeypatch.setattr(asyncio, "sleep", fake_sleep)
+    return delays
+
+
+def run(trigger: TuningJobTrigger, hook: ScriptedHook) -> list[dict]:
+    trigger._hook = lambda: hook
+
+    async def collect():
+        return [event.payload async for event in trigger.run()]
+
+    return asyncio.run(collect())
+
+
+def make(**kwargs) -> TuningJobTrigger:
+    return TuningJobTrigger(NAME, "conn", poll_interval=1.0, job_url=URL, **kwargs)
+
+
+def test_success(no_sleep):
+    done = job(JobState.SUCCEEDED, tuned_model=NAME)
+    events = run(make(), ScriptedHook(job(JobState.RUNNING), done))
+    assert events == [{"status": "success", "job_name": NAME, "job_url": URL, "job": done.to_xcom()}]
+    assert no_sleep == [1.0]
+
+
+def test_failure_carries_the_service_message(no_sleep):
+    failed = job(JobState.FAILED, error_message="Training diverged")
+    events = run(make(), ScriptedHook(failed))
+    assert events == [
+        {
+            "status": "failed",
+            "job_name": NAME,
+            "job_url": URL,
+            "job": failed.to_xcom(),
+            "message": f"Tuning job {NAME} ended JOB_STATE_FAILED: Training diverged",
+        }
+    ]
+
+
+@pytest.mark.parametrize("cancel", [True, False], ids=["owner-cancels", "not-owner-leaves-it"])
+def test_timeout(no_sleep, cancel):
+    running = job(JobState.RUNNING)
+    hook = ScriptedHook(running)
+    events = run(make(deadline=time.time() - 1, cancel_on_timeout=cancel), hook)
+    note = " The job was cancelled." if cancel else " It was left running (this task does not own it)."
+    reported = hook.cancelled if cancel else running
+    assert events == [
+        {
+            "status": "timeout",
+            "job_name": NAME,
+            "job_url": URL,
+            "job": reported.to_xcom(),
+            "message": f"Tuning job {NAME} did not finish before its deadline (state JOB_STATE_RUNNING).{note}",
+            "cancelled": cancel,
+        }
+    ]
+    assert hook.cancels == (1 if cancel else 0)
+
+
+def test_timeout_with_a_failed_cancel_is_reported_not_raised(no_sleep):
+    hook = ScriptedHook(job(JobState.RUNNING), cancel_error=ServiceError("denied", http_status=403))
+    (event,) = run(make(deadline=time.time() - 1, cancel_on_timeout=True), hook)
+    assert event["status"] == "timeout" and event["cancelled"] is False
+    assert event["message"].endswith("Cancelling it failed: (HTTP 403): denied")
+
+
+def test_transient_errors_then_success(no_sleep):
+    done = job(JobState.SUCCEEDED)
+    flaky = TransientServiceError("unavailable", http_status=503, status="UNAVAILABLE")
+    events = run(make(max_poll_failures=3), ScriptedHook(flaky, flaky, done))
+    assert events == [{"status": "success", "job_name": NAME, "job_url": URL, "job": done.to_xcom()}]
+    assert no_sleep == [2.0, 4.0]  # backoff: poll_interval * 2**failures
+
+
+def test_transient_errors_past_the_limit_end_in_an_error_event(no_sleep):
+    flaky = TransientServiceError("unavailable", http_status=503, status="UNAVAILABLE")
+    (event,) = run(make(max_poll_failures=1), ScriptedHook(flaky, flaky))
+    assert event == {
+        "status": "error",
+        "job_name": NAME,
+        "job_url": URL,
+        "message": "unavailable",
+        "error_type": "TransientServiceError",
+        "http_status": 503,
+        "error_status": "UNAVAILABLE",
+    }
+
+
+def test_non_transient_error_is_not_retried(no_sleep):
+    denied = ServiceError("Permission denied on the job", http_status=403, status="PERMISSION_DENIED")
+    (event,) = run(make(), ScriptedHook(denied))
+    assert event["status"] == "error" and event["error_type"] == "ServiceError"
+    assert event["message"] == "Permission denied on the job" and event["http_status"] == 403
+    assert no_sleep == []
+
+
+@pytest.mark.parametrize(("cancel_on_kill", "cancels"), [(True, 1), (False, 0)], ids=["owner", "sensor"])
+def test_kill_cancels_only_the_job_the_task_owns(cancel_on_kill, cancels):
+    hook = ScriptedHook()
+    trigger = make(cancel_on_kill=cancel_on_kill)
+    trigger._hook = lambda: hook
+    asyncio.run(trigger.on_kill())
+    assert hook.cancels == cancels
+
+
+def test_a_trigger_cancels_nothing_unless_told_it_owns_the_job():
+    trigger = TuningJobTrigger(NAME)
+    assert (trigger.cancel_on_timeout, trigger.cancel_on_kill) == (False, False)
+    _, kwargs = trigger.serialize()
+    assert TuningJobTrigger(**kwargs).serialize() == trigger.serialize()
