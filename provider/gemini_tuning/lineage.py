@@ -255,22 +255,47 @@ def upload_lineage(dataset: Any, result: Any = None) -> OperatorLineage:
     return OperatorLineage(inputs=inputs, outputs=outputs)
 
 
-def tuning_lineage(dataset: Any, base_model: str, summary: Any = None, job: Any = None) -> OperatorLineage:
+def tuning_lineage(
+    training_dataset: Any,
+    *,
+    validation_dataset: str | None = None,
+    summary: Any = None,
+    job: Any = None,
+) -> OperatorLineage:
     """Tune: the staged data and the base model in; the tuned model out; the job as a run facet.
 
-    ``dataset`` is the resolved training dataset (``training_uri``/``validation_uri``, ``backend``);
-    ``summary`` the operator's :class:`TuningSummary`; ``job`` the :class:`TuningJob` as last seen,
-    for a task that failed without a summary.
+    ``training_dataset``/``validation_dataset`` are the operator's arguments (all that is known at
+    start); ``summary`` is its :class:`TuningSummary`; ``job`` the :class:`TuningJob` last seen, for a
+    task that failed without a summary. The base model is named once the job names its project.
     """
     from gemini_tuning.contracts.tuning import TuningSummary
 
     summary = TuningSummary.parse(summary, argument="summary") if summary is not None else None
+    if summary is not None:
+        uris, backend = (summary.training_dataset_uri, summary.validation_dataset_uri), summary.backend
+    else:
+        uris, backend = _training_uris(training_dataset, validation_dataset)
+    inputs = [staged_input(uri, backend) if backend else storage_input(uri) for uri in uris if uri]
+    ran = summary or job
     context = summary.job_name if summary else getattr(job, "name", None)
-    inputs = [staged_input(uri, dataset.backend) for uri in (dataset.training_uri, dataset.validation_uri) if uri]
-    inputs.append(model_input((summary or job).base_model if (summary or job) else base_model, context))
+    if ran and ran.base_model:
+        inputs.append(model_input(ran.base_model, context))
     outputs = [model_output(summary.tuned_model, context)] if summary and summary.tuned_model else []
     facet = _summary_facet(summary) if summary else _job_facet(job) if job else None
     return OperatorLineage(inputs=inputs, outputs=outputs, run_facets={"geminiTuningJob": facet} if facet else {})
+
+
+def _training_uris(training_dataset: Any, validation_dataset: str | None) -> tuple[tuple, str | None]:
+    """The files a tuning operator's ``training_dataset`` argument names, and their backend when it says."""
+    if isinstance(training_dataset, Mapping):
+        uris = (
+            training_dataset.get("training_dataset_uri"),
+            validation_dataset or training_dataset.get("validation_dataset_uri"),
+        )
+        return uris, training_dataset.get("backend")
+    if _is_location(training_dataset):
+        return (str(training_dataset), validation_dataset), None
+    return (), None
 
 
 def _summary_facet(summary: Any) -> GeminiTuningJobRunFacet:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 from gemini_tuning import lineage
 
 REPORT = {
@@ -124,18 +122,14 @@ def test_upload_in_place_has_no_outputs():
     assert lineage.upload_lineage(REPORT, in_place).outputs == []
 
 
-def _dataset(training_uri, validation_uri=None, backend="vertex_ai"):
-    return SimpleNamespace(training_uri=training_uri, validation_uri=validation_uri, backend=backend)
-
-
 def test_tune_reads_data_and_base_model_and_writes_the_tuned_model():
-    dataset = _dataset(UPLOAD["training_dataset_uri"], UPLOAD["validation_dataset_uri"])
-    result = lineage.tuning_lineage(dataset, "gemini-2.0-flash-001", SUMMARY)
+    result = lineage.tuning_lineage(UPLOAD, summary={**SUMMARY, **UPLOAD})
     assert names(result.inputs) == [
         ("gs://bucket", "datasets/abc/train.jsonl"),
         ("gs://bucket", "datasets/abc/validation.jsonl"),
         ("vertexai://p1/us-central1", "publishers/google/models/gemini-2.0-flash-001"),
     ]
+    assert result.inputs[0].facets["schema"].fields[1].name == "contents"
     assert names(result.outputs) == [("vertexai://p1/us-central1", "projects/p1/locations/us-central1/models/9@1")]
     facet = result.run_facets["geminiTuningJob"]
     assert (facet.jobName, facet.state, facet.baseModel) == (JOB, "JOB_STATE_SUCCEEDED", "gemini-2.0-flash-001")
@@ -143,13 +137,20 @@ def test_tune_reads_data_and_base_model_and_writes_the_tuned_model():
     assert facet.recommendedEpochCount == 3
 
 
+def test_tune_on_start_names_the_data_it_was_given():
+    assert names(lineage.tuning_lineage(UPLOAD).inputs) == names(lineage.upload_lineage(REPORT, UPLOAD).outputs)
+    plain = lineage.tuning_lineage("gs://b/train.jsonl", validation_dataset="gs://b/val.jsonl")
+    assert names(plain.inputs) == [("gs://b", "train.jsonl"), ("gs://b", "val.jsonl")]
+    assert lineage.tuning_lineage([{"text_input": "a", "output": "b"}]).inputs == []
+
+
 def test_tune_that_failed_reports_the_job_state_and_no_model():
     from gemini_tuning.models import JobState, TuningJob
 
     job = TuningJob(name="tunedModels/t-1", backend="gemini_api", state=JobState.FAILED, base_model="models/m")
-    result = lineage.tuning_lineage(_dataset("file:///s/train.jsonl", backend="gemini_api"), "models/m", job=job)
+    result = lineage.tuning_lineage("file:///s/train.jsonl", job=job)
     assert result.outputs == []
-    assert names(result.inputs)[-1] == ("gemini://generativelanguage", "models/m")
+    assert names(result.inputs) == [("file", "/s/train.jsonl"), ("gemini://generativelanguage", "models/m")]
     assert result.run_facets["geminiTuningJob"].state == "JOB_STATE_FAILED"
 
 

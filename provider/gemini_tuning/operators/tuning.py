@@ -12,9 +12,10 @@ from collections.abc import Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseOperator, conf
+from airflow.sdk import Asset, BaseOperator, conf
 
 from gemini_tuning import DEFAULT_CONN_ID
+from gemini_tuning.assets import resolve_tuned_model_asset, tuned_model_event_extra
 from gemini_tuning.links import JOB_NAME_KEY, JOB_URL_KEY, TuningJobLink
 from gemini_tuning.waiting import TuningJobWaitMixin, killed_by_user
 
@@ -56,6 +57,11 @@ class CreateTuningJobOperator(TuningJobWaitMixin, BaseOperator):
     :param cancel_on_kill: cancel the job when a user kills the task (mark failed/success, clear).
         A worker shutting down never cancels: the next try reattaches.
     :param plot_loss_curve: write a PNG of the loss curve next to the staged dataset.
+    :param tuning_job_config: Vertex AI: further google-genai ``CreateTuningJobConfig`` fields the
+        arguments above do not name, checked against the SDK's model before any request.
+    :param tuned_model_asset: emit an asset event for the tuned model when the job succeeds: ``True``
+        for ``Asset("gemini-tuned-model://<dag_id>/<task_id>")``, or an ``Asset`` (see docs/example-dags.md).
+    :param impersonation_chain: Vertex AI: a service account (or chain) to impersonate, as in the Google provider.
     """
 
     template_fields: Sequence[str] = (
@@ -72,9 +78,11 @@ class CreateTuningJobOperator(TuningJobWaitMixin, BaseOperator):
         "labels",
         "job_id",
         "prompt_template",
+        "tuning_job_config",
         "gemini_conn_id",
+        "impersonation_chain",
     )
-    template_fields_renderers = {"training_dataset": "json", "labels": "json"}
+    template_fields_renderers = {"training_dataset": "json", "labels": "json", "tuning_job_config": "json"}
     operator_extra_links = (TuningJobLink(),)
     ui_color = "#d2e3fc"
     owns_job = True
@@ -102,10 +110,17 @@ class CreateTuningJobOperator(TuningJobWaitMixin, BaseOperator):
         timeout: float | None = None,
         cancel_on_kill: bool = True,
         plot_loss_curve: bool = True,
+        tuning_job_config: dict[str, Any] | None = None,
+        tuned_model_asset: Asset | bool | None = None,
         gemini_conn_id: str = DEFAULT_CONN_ID,
+        impersonation_chain: str | Sequence[str] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        dag_id = self.dag_id if self.has_dag() else None
+        self.tuned_model_asset = resolve_tuned_model_asset(tuned_model_asset, dag_id=dag_id, task_id=self.task_id)
+        if self.tuned_model_asset:
+            self.outlets = [*self.outlets, self.tuned_model_asset]
         self.base_model = base_model
         self.training_dataset = training_dataset
         self.validation_dataset = validation_dataset
@@ -126,7 +141,11 @@ class CreateTuningJobOperator(TuningJobWaitMixin, BaseOperator):
         self.timeout = timeout
         self.cancel_on_kill = cancel_on_kill
         self.plot_loss_curve = plot_loss_curve
+        self.tuning_job_config = tuning_job_config
         self.gemini_conn_id = gemini_conn_id
+        self.impersonation_chain = impersonation_chain
+        self._job: TuningJob | None = None
+        self._summary: dict[str, Any] | None = None
         self._job_name: str | None = None
         self._job_url: str | None = None
         self._ti: Any = None
@@ -136,7 +155,7 @@ class CreateTuningJobOperator(TuningJobWaitMixin, BaseOperator):
     def hook(self) -> GeminiTuningHook:
         from gemini_tuning.hooks.gemini_tuning import GeminiTuningHook
 
-        return GeminiTuningHook(gemini_conn_id=self.gemini_conn_id)
+        return GeminiTuningHook(gemini_conn_id=self.gemini_conn_id, impersonation_chain=self.impersonation_chain)
 
     # -- submit ---------------------------------------------------------------------------
     def execute(self, context: Context) -> dict[str, Any]:
@@ -152,7 +171,7 @@ class CreateTuningJobOperator(TuningJobWaitMixin, BaseOperator):
             return job.to_xcom()
         if not job.done and self.deferrable:
             self.defer_until_done(job.name, context, self.poll_interval, job_url=job.console_url)
-        return self._result(self._wait(job, context), dataset)
+        return self._result(self._wait(job, context), dataset, context)
 
     def _wait(self, job: TuningJob, context: Context) -> TuningJob:
         """Poll in the worker; the owner cancels at ``timeout`` and ``execution_timeout``."""
@@ -215,6 +234,7 @@ class CreateTuningJobOperator(TuningJobWaitMixin, BaseOperator):
             ),
             job_id=self.job_id or job_id_for(ti.dag_id, ti.task_id, ti.run_id, getattr(ti, "map_index", -1)),
             labels=self.labels or {},
+            tuning_job_config=self.tuning_job_config or {},
         )
 
     def _submit_or_reattach(self, spec) -> TuningJob:
@@ -246,9 +266,13 @@ class CreateTuningJobOperator(TuningJobWaitMixin, BaseOperator):
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
         self._ti = context["ti"]
         job = self.job_from_event(event, context)
-        return self._result(job, self._dataset(load_examples=False))
+        return self._result(job, self._dataset(load_examples=False), context)
 
-    def _result(self, job: TuningJob, dataset) -> dict[str, Any]:
+    def finished(self, job: TuningJob) -> TuningJob:
+        self._job = job  # for lineage, also when the job failed
+        return super().finished(job)
+
+    def _result(self, job: TuningJob, dataset, context: Context) -> dict[str, Any]:
         from gemini_tuning.contracts.tuning import TuningSummary
 
         summary = TuningSummary.from_job(
@@ -263,7 +287,10 @@ class CreateTuningJobOperator(TuningJobWaitMixin, BaseOperator):
         self.log.info(
             "Tuned model %s ready; recommended_epoch_count=%s", summary.tuned_model, summary.recommended_epoch_count
         )
-        return summary.to_xcom()
+        self._summary = summary.to_xcom()
+        if self.tuned_model_asset:
+            context["outlet_events"][self.tuned_model_asset].extra = tuned_model_event_extra(self._summary)
+        return self._summary
 
     def _write_plot(self, job: TuningJob, summary, staging_dir: str) -> str | None:
         from airflow.sdk import ObjectStoragePath
@@ -302,6 +329,22 @@ class CreateTuningJobOperator(TuningJobWaitMixin, BaseOperator):
             return
         self._cancel("a user killed the task")
 
+    # -- OpenLineage (imported only when the OpenLineage provider asks) -------------------------
+    def get_openlineage_facets_on_start(self):
+        from gemini_tuning.lineage import tuning_lineage
+
+        return tuning_lineage(self.training_dataset, validation_dataset=self.validation_dataset)
+
+    def get_openlineage_facets_on_complete(self, task_instance):
+        from gemini_tuning.lineage import tuning_lineage
+
+        return tuning_lineage(self.training_dataset, validation_dataset=self.validation_dataset, summary=self._summary)
+
+    def get_openlineage_facets_on_failure(self, task_instance):
+        from gemini_tuning.lineage import tuning_lineage
+
+        return tuning_lineage(self.training_dataset, validation_dataset=self.validation_dataset, job=self._job)
+
 
 def _raise(exc: Exception):
     raise exc
@@ -314,28 +357,45 @@ class CancelTuningJobOperator(BaseOperator):
     still being created, which stops training (see docs/tuning-jobs.md).
     """
 
-    template_fields: Sequence[str] = ("job_name", "gemini_conn_id")
+    template_fields: Sequence[str] = ("job_name", "gemini_conn_id", "impersonation_chain")
 
-    def __init__(self, *, job_name: str, gemini_conn_id: str = DEFAULT_CONN_ID, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        job_name: str,
+        gemini_conn_id: str = DEFAULT_CONN_ID,
+        impersonation_chain: str | Sequence[str] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.job_name = job_name
         self.gemini_conn_id = gemini_conn_id
+        self.impersonation_chain = impersonation_chain
 
     def execute(self, context: Context) -> dict[str, Any]:
         from gemini_tuning.hooks.gemini_tuning import GeminiTuningHook
 
-        return GeminiTuningHook(gemini_conn_id=self.gemini_conn_id).cancel_tuning_job(self.job_name).to_xcom()
+        hook = GeminiTuningHook(gemini_conn_id=self.gemini_conn_id, impersonation_chain=self.impersonation_chain)
+        return hook.cancel_tuning_job(self.job_name).to_xcom()
 
 
 class DeleteTunedModelOperator(BaseOperator):
     """Delete a tuned model, e.g. the previous week's; a model that is already gone is success."""
 
-    template_fields: Sequence[str] = ("model_name", "gemini_conn_id")
+    template_fields: Sequence[str] = ("model_name", "gemini_conn_id", "impersonation_chain")
 
-    def __init__(self, *, model_name: str | None, gemini_conn_id: str = DEFAULT_CONN_ID, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        model_name: str | None,
+        gemini_conn_id: str = DEFAULT_CONN_ID,
+        impersonation_chain: str | Sequence[str] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.model_name = model_name
         self.gemini_conn_id = gemini_conn_id
+        self.impersonation_chain = impersonation_chain
 
     def execute(self, context: Context) -> bool:
         from gemini_tuning.hooks.gemini_tuning import GeminiTuningHook
@@ -343,4 +403,5 @@ class DeleteTunedModelOperator(BaseOperator):
         if not self.model_name:
             self.log.info("No model to delete.")
             return False
-        return GeminiTuningHook(gemini_conn_id=self.gemini_conn_id).delete_tuned_model(self.model_name)
+        hook = GeminiTuningHook(gemini_conn_id=self.gemini_conn_id, impersonation_chain=self.impersonation_chain)
+        return hook.delete_tuned_model(self.model_name)

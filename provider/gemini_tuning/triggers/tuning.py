@@ -40,6 +40,7 @@ class TuningJobTrigger(BaseTrigger):
         cancel_on_timeout: bool = False,
         cancel_on_kill: bool = False,
         job_url: str | None = None,
+        impersonation_chain: str | list[str] | None = None,
     ) -> None:
         super().__init__()
         self.job_name = job_name
@@ -50,6 +51,7 @@ class TuningJobTrigger(BaseTrigger):
         self.cancel_on_timeout = cancel_on_timeout
         self.cancel_on_kill = cancel_on_kill
         self.job_url = job_url
+        self.impersonation_chain = impersonation_chain  # account names, not credentials
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -63,13 +65,14 @@ class TuningJobTrigger(BaseTrigger):
                 "cancel_on_timeout": self.cancel_on_timeout,
                 "cancel_on_kill": self.cancel_on_kill,
                 "job_url": self.job_url,
+                "impersonation_chain": self.impersonation_chain,
             },
         )
 
     def _hook(self):
         from gemini_tuning.hooks.gemini_tuning import GeminiTuningHook
 
-        return GeminiTuningHook(gemini_conn_id=self.gemini_conn_id)
+        return GeminiTuningHook(gemini_conn_id=self.gemini_conn_id, impersonation_chain=self.impersonation_chain)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         from gemini_tuning.exceptions import GeminiTuningError, TransientServiceError
