@@ -7,9 +7,11 @@ the ``gemini_tuning_default`` connection at Google runs it for real.
 * validate: check every row against the Gemini API limits, apply the prompt template, split off a
   held-out validation set (rejected rows are counted and written out, never dropped silently);
 * upload: hand the staged files to the backend (Gemini API: inline, <= 4 MB; Vertex AI: gs://);
-* tune: submit the job and wait in the triggerer (deferrable), retry-safe;
+* tune: submit the job and wait in the triggerer (deferrable), retry-safe; announce the tuned model
+  as an asset event;
 * evaluate: tuned model vs. the base model on the held-out set, with quality gates;
-* promote: record the model in an Airflow Variable and emit an Asset event carrying its name;
+* promote: record the model in an Airflow Variable and emit an Asset event carrying it and its scores
+  (``gemini_tuning_deploy`` is scheduled on it);
 * delete_previous: remove the model promoted before this one.
 """
 
@@ -82,6 +84,7 @@ with DAG(
         deferrable=True,
         poll_interval=float(os.environ.get("GEMINI_TUNING_POLL_INTERVAL", "30")),
         timeout=6 * 3600,
+        tuned_model_asset=True,  # an event on gemini-tuned-model://gemini_tuning_pipeline/tune per tuned model
         gemini_conn_id="{{ params.gemini_conn_id }}",
     )
     evaluate = EvaluateTunedModelOperator(
