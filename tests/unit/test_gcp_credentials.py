@@ -173,3 +173,24 @@ def test_contradictory_connections_are_refused(conn, gcp_extra, chain, message):
 def test_another_connection_type_is_still_refused():
     with pytest.raises(InvalidInputError, match="or a google_cloud_platform one"):
         _settings(Connection(conn_id="x", conn_type="aws"))
+
+
+@pytest.mark.parametrize(
+    ("error", "expected", "text"),
+    [
+        ("DefaultCredentialsError", "InvalidInputError", "No usable Google Cloud credentials: nothing found."),
+        ("RefreshError", "ServiceError", "UNAUTHENTICATED (HTTP 401): Could not get a Google Cloud access token"),
+        ("TransportError", "TransientServiceError", "Could not get a Google Cloud access token (TransportError)"),
+    ],
+)
+def test_credential_failures_become_provider_errors_without_secrets(error, expected, text):
+    from google.auth import exceptions as auth_errors
+
+    from gemini_tuning import exceptions
+
+    with pytest.raises(getattr(exceptions, expected)) as info:
+        with exceptions.translate_errors(secrets=["s3cr3t"]):
+            raise getattr(auth_errors, error)(
+                "nothing found s3cr3t" if error != "DefaultCredentialsError" else "nothing found"
+            )
+    assert type(info.value).__name__ == expected and text in str(info.value) and "s3cr3t" not in str(info.value)

@@ -86,11 +86,14 @@ def test_a_gemini_tuning_connection_borrowing_the_credentials_waits_deferred(
     assert sa_key["private_key"].splitlines()[1] not in out and sa_key["private_key_id"] not in out
 
 
-def test_a_key_the_token_endpoint_refuses_fails_the_task_without_paying(emulator, airflow_db, monkeypatch, key):
+def test_a_key_the_token_endpoint_refuses_fails_the_task_without_paying(emulator, airflow_db, monkeypatch, key, capfd):
     sa_key, _ = key
     wrong = {**sa_key, "token_uri": f"{emulator.url}/_emulator/oauth2/no-such-endpoint"}
     _gcp_connection(monkeypatch, keyfile_dict=json.dumps(wrong), project=PROJECT)
     monkeypatch.setenv("GOOGLE_VERTEX_BASE_URL", emulator.url)
     dagrun = _tune(emulator, "gcp_connection_refused", "google_cloud_default")
     assert ti_of(dagrun, "tune").state == "failed"
+    assert (
+        "UNAUTHENTICATED (HTTP 401): Could not get a Google Cloud access token (RefreshError)" in capfd.readouterr().out
+    )
     assert emulator.stats()["jobs_created"]["vertex_ai"] == 0
