@@ -53,6 +53,7 @@ def test_providers_manager_knows_the_connection_type_and_form():
     assert widgets["extra__gemini_tuning__key_json"].is_sensitive
     assert widgets["extra__gemini_tuning__access_token"].is_sensitive
     assert not widgets["extra__gemini_tuning__backend"].is_sensitive
+    assert not widgets["extra__gemini_tuning__gcp_conn_id"].is_sensitive
     behaviour = manager.field_behaviours["gemini_tuning"]
     assert behaviour["relabeling"]["password"] == "API key (Gemini API)"
     assert "host" in behaviour["hidden_fields"]
