@@ -271,10 +271,8 @@ def tuning_lineage(
     from gemini_tuning.contracts.tuning import TuningSummary
 
     summary = TuningSummary.parse(summary, argument="summary") if summary is not None else None
-    if summary is not None:
-        uris, backend = (summary.training_dataset_uri, summary.validation_dataset_uri), summary.backend
-    else:
-        uris, backend = _training_uris(training_dataset, validation_dataset)
+    given = summary.model_dump() if summary is not None else training_dataset
+    uris, backend = _training_uris(given, validation_dataset)
     inputs = [staged_input(uri, backend) if backend else storage_input(uri) for uri in uris if uri]
     ran = summary or job
     context = summary.job_name if summary else getattr(job, "name", None)
@@ -286,13 +284,16 @@ def tuning_lineage(
 
 
 def _training_uris(training_dataset: Any, validation_dataset: str | None) -> tuple[tuple, str | None]:
-    """The files a tuning operator's ``training_dataset`` argument names, and their backend when it says."""
+    """The files a tuning job trains on, from the operator's ``training_dataset`` (or its summary),
+    and their backend when it says. The Gemini API trains on the training file only."""
     if isinstance(training_dataset, Mapping):
-        uris = (
-            training_dataset.get("training_dataset_uri"),
-            validation_dataset or training_dataset.get("validation_dataset_uri"),
-        )
-        return uris, training_dataset.get("backend")
+        from gemini_tuning.backends import capabilities_for
+
+        backend = training_dataset.get("backend")
+        validation = validation_dataset or training_dataset.get("validation_dataset_uri")
+        if backend and not capabilities_for(backend).validation_dataset:
+            validation = None
+        return (training_dataset.get("training_dataset_uri"), validation), backend
     if _is_location(training_dataset):
         return (str(training_dataset), validation_dataset), None
     return (), None

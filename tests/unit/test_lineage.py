@@ -144,6 +144,13 @@ def test_tune_on_start_names_the_data_it_was_given():
     assert lineage.tuning_lineage([{"text_input": "a", "output": "b"}]).inputs == []
 
 
+def test_on_the_gemini_api_the_held_out_file_is_no_tuning_input():
+    staged = {**UPLOAD, "backend": "gemini_api"}
+    summary = {**SUMMARY, **staged, "job_name": "tunedModels/t-1", "tuned_model": "tunedModels/t-1"}
+    for result in (lineage.tuning_lineage(staged), lineage.tuning_lineage(staged, summary=summary)):
+        assert ("gs://bucket", "datasets/abc/validation.jsonl") not in names(result.inputs)
+
+
 def test_tune_that_failed_reports_the_job_state_and_no_model():
     from gemini_tuning.models import JobState, TuningJob
 
