@@ -188,9 +188,8 @@ def test_credential_failures_become_provider_errors_without_secrets(error, expec
 
     from gemini_tuning import exceptions
 
-    with pytest.raises(getattr(exceptions, expected)) as info:
-        with exceptions.translate_errors(secrets=["s3cr3t"]):
-            raise getattr(auth_errors, error)(
-                "nothing found s3cr3t" if error != "DefaultCredentialsError" else "nothing found"
-            )
+    with pytest.raises(getattr(exceptions, expected)) as info, exceptions.translate_errors(secrets=["s3cr3t"]):
+        raise getattr(auth_errors, error)(
+            "nothing found s3cr3t" if error != "DefaultCredentialsError" else "nothing found"
+        )
     assert type(info.value).__name__ == expected and text in str(info.value) and "s3cr3t" not in str(info.value)
