@@ -12,7 +12,7 @@ import json
 import pytest
 
 from tests.dagtest import run_dag, xcom
-from tests.helpers import conn_json
+from tests.helpers import VERTEX_PIPELINE_CONF, conn_json
 
 GEMINI = "gemini://generativelanguage"
 
@@ -135,12 +135,7 @@ def test_vertex_ai_pipeline_names_gcs_copies_and_vertex_models(pipeline, openlin
     monkeypatch.setenv("AIRFLOW_CONN_GEMINI_VERTEX", conn_json("vertex_ai", emulator.url))
     dagrun = run_dag(
         pipeline,
-        run_conf={
-            "backend": "vertex_ai",
-            "gemini_conn_id": "gemini_vertex",
-            "base_model": "gemini-2.0-flash-001",
-            "gcs_destination": "gs://tuning-bucket/datasets",
-        },
+        run_conf=VERTEX_PIPELINE_CONF,
     )
     assert dagrun.state == "success", {t.task_id: t.state for t in dagrun.get_task_instances()}
     upload, tune = xcom(dagrun, "upload"), xcom(dagrun, "tune")

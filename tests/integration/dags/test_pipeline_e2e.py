@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.dagtest import asset_events, run_dag, ti_of, xcom
-from tests.helpers import conn_json, stat
+from tests.helpers import VERTEX_PIPELINE_CONF, conn_json, stat
 
 PROMOTED_VARIABLE = "support_ticket_classifier_model"
 DAG_FILE = Path(__file__).resolve().parents[3] / "dags" / "gemini_tuning_pipeline.py"
@@ -101,12 +101,7 @@ def test_pipeline_on_vertex_ai(pipeline, emulator, monkeypatch):
     monkeypatch.setenv("AIRFLOW_CONN_GEMINI_VERTEX", conn_json("vertex_ai", emulator.url))
     dagrun = run_dag(
         pipeline,
-        run_conf={
-            "backend": "vertex_ai",
-            "gemini_conn_id": "gemini_vertex",
-            "base_model": "gemini-2.0-flash-001",
-            "gcs_destination": "gs://tuning-bucket/datasets",
-        },
+        run_conf=VERTEX_PIPELINE_CONF,
     )
     states = {ti.task_id: ti.state for ti in dagrun.get_task_instances()}
     assert set(states.values()) == {"success"}, states
