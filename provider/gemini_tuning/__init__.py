@@ -12,7 +12,11 @@ DEFAULT_CONN_ID = "gemini_tuning_default"
 
 
 def get_provider_info() -> dict:
-    """Provider metadata read by Airflow's ProvidersManager (entry point ``apache_airflow_provider``)."""
+    """Provider metadata read by Airflow's ProvidersManager (entry point ``apache_airflow_provider``).
+
+    Airflow calls this while it loads its own configuration, so it imports nothing (the backend
+    names below are checked against ``gemini_tuning.backends`` by tests/integration/test_provider.py).
+    """
     return {
         "package-name": "airflow-provider-gemini-tuning",
         "name": "Gemini Tuning",
@@ -44,6 +48,35 @@ def get_provider_info() -> dict:
         "sensors": [{"integration-name": "Gemini Tuning", "python-modules": ["gemini_tuning.sensors.tuning"]}],
         "triggers": [{"integration-name": "Gemini Tuning", "python-modules": ["gemini_tuning.triggers.tuning"]}],
         "extra-links": ["gemini_tuning.links.TuningJobLink"],
+        "config": {
+            "gemini_tuning": {
+                "description": "Defaults for the Gemini tuning provider's operators, sensors and triggers.",
+                "options": {
+                    "staging_uri": {
+                        "description": "Where validated datasets, loss-curve plots and evaluation reports are "
+                        "written (any ObjectStoragePath URI). Vertex AI needs a gs:// URI.",
+                        "version_added": "0.1.0",
+                        "type": "string",
+                        "example": "gs://my-bucket/gemini-tuning",
+                        "default": None,
+                    },
+                    "poll_interval": {
+                        "description": "Seconds between polls of a tuning job (operators, sensor and trigger).",
+                        "version_added": "0.1.0",
+                        "type": "float",
+                        "example": "60",
+                        "default": "30",
+                    },
+                    "max_concurrent_polls": {
+                        "description": "Most tuning-job polls one triggerer sends at the same time.",
+                        "version_added": "0.1.0",
+                        "type": "integer",
+                        "example": "8",
+                        "default": "32",
+                    },
+                },
+            }
+        },
         "connection-types": [
             {
                 "connection-type": CONN_TYPE,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from importlib.metadata import entry_points
@@ -108,3 +109,62 @@ def test_missing_credentials_are_clear_errors():
         ConnectionSettings(backend="gemini_api").build_client()
     with pytest.raises(InvalidInputError, match="needs `project`"):
         ConnectionSettings(backend="vertex_ai").build_client()
+
+
+def test_config_section_is_declared_for_airflow_config():
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+
+    def airflow_config(*args: str) -> str:
+        cmd = [sys.executable, "-m", "airflow", "config", *args]
+        return subprocess.run(cmd, capture_output=True, text=True, env=env, check=True).stdout
+
+    listed = airflow_config("list", "--section", "gemini_tuning")
+    for option in ("staging_uri", "poll_interval", "max_concurrent_polls"):
+        assert f"# {option} = " in listed, listed
+    assert airflow_config("get-value", "gemini_tuning", "max_concurrent_polls").splitlines()[-1] == "32"
+    assert airflow_config("get-value", "gemini_tuning", "poll_interval").splitlines()[-1] == "30"
+
+
+def test_pypi_classifiers_declare_an_airflow_provider():
+    from importlib.metadata import metadata
+
+    classifiers = metadata("airflow-provider-gemini-tuning").get_all("Classifier")
+    assert "Framework :: Apache Airflow :: Provider" in classifiers
+
+
+def test_connection_of_the_wrong_type_says_what_is_expected():
+    from airflow.sdk import Connection
+
+    conn = Connection(conn_id="gcp", conn_type="google_cloud_platform")
+    with pytest.raises(InvalidInputError) as info:
+        ConnectionSettings.from_connection(conn)
+    assert str(info.value) == (
+        "Connection 'gcp' is of type 'google_cloud_platform'; the Gemini tuning provider needs a connection of "
+        "type 'gemini_tuning' (API key as password, `backend` and the rest in the extra)."
+    )
+
+
+def test_bad_extra_is_one_line():
+    from airflow.sdk import Connection
+
+    conn = Connection(conn_id="c", conn_type="gemini_tuning", extra=json.dumps({"timeout": "soon"}))
+    with pytest.raises(InvalidInputError) as info:
+        ConnectionSettings.from_connection(conn)
+    assert "\n" not in str(info.value) and "`timeout`" in str(info.value)
+
+
+def test_emulator_links_need_the_explicit_extra():
+    """A proxy in front of Google is not the emulator: its links stay on the console."""
+    from gemini_tuning.backends import backend_for
+
+    proxy = backend_for(ConnectionSettings(backend="vertex_ai", base_url="https://proxy.corp:8443"))
+    assert proxy.console_url("n", "https://console.cloud.google.com/x") == "https://console.cloud.google.com/x"
+    emulated = backend_for(ConnectionSettings(backend="vertex_ai", base_url="http://127.0.0.1:1", emulator=True))
+    assert emulated.console_url("tuningJobs/1", "x") == "http://127.0.0.1:1/_emulator/jobs/tuningJobs/1"
+
+
+def test_connection_form_offers_every_backend():
+    from gemini_tuning.backends import BACKEND_NAMES, DEFAULT_BACKEND
+
+    field = gemini_tuning.get_provider_info()["connection-types"][0]["conn-fields"]["backend"]
+    assert field["schema"]["enum"] == list(BACKEND_NAMES) and field["schema"]["default"] == DEFAULT_BACKEND

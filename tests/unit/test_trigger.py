@@ -158,3 +158,16 @@ def test_a_trigger_cancels_nothing_unless_told_it_owns_the_job():
     assert (trigger.cancel_on_timeout, trigger.cancel_on_kill) == (False, False)
     _, kwargs = trigger.serialize()
     assert TuningJobTrigger(**kwargs).serialize() == trigger.serialize()
+
+
+def test_an_unexpected_error_is_an_error_event_not_a_crashed_trigger(no_sleep):
+    (event,) = run(make(), ScriptedHook(RuntimeError("bad payload")))
+    assert event == {
+        "status": "error",
+        "job_name": NAME,
+        "job_url": URL,
+        "message": "RuntimeError: bad payload",
+        "error_type": "RuntimeError",
+        "http_status": None,
+        "error_status": None,
+    }

@@ -41,7 +41,7 @@ CAPABILITIES = Capabilities(
 )
 
 #: The label that carries the provider's retry-safe job id (``job_id_for``) on Vertex AI jobs.
-JOB_ID_LABEL = "airflow-job-id"
+AIRFLOW_JOB_ID_LABEL = "airflow-job-id"
 
 
 class VertexAIBackend(TuningBackend):
@@ -89,7 +89,7 @@ class VertexAIBackend(TuningBackend):
         hp = spec.hyperparameters
         labels = dict(spec.labels)
         if spec.job_id:
-            labels[JOB_ID_LABEL] = spec.job_id
+            labels[AIRFLOW_JOB_ID_LABEL] = spec.job_id
         config = types.CreateTuningJobConfig(
             **check_tuning_job_config(spec.tuning_job_config, self.capabilities.name),
             tuned_model_display_name=spec.display_name,
@@ -118,7 +118,7 @@ class VertexAIBackend(TuningBackend):
         return self.parse(await client.aio.tunings.get(name=name))
 
     def find(self, client: genai.Client, job_id: str) -> TuningJob | None:
-        jobs = self.list(client, filter=f'labels.{JOB_ID_LABEL}="{job_id}"', page_size=100)
+        jobs = self.list(client, filter=f'labels.{AIRFLOW_JOB_ID_LABEL}="{job_id}"', page_size=100)
         return max(jobs, key=lambda job: job.create_time or "", default=None)
 
     def list(

@@ -106,7 +106,7 @@ class CreateTuningJobOperator(TuningJobWaitMixin, BaseOperator):
         resubmit_failed: bool = False,
         wait_for_completion: bool = True,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
-        poll_interval: float = 30.0,
+        poll_interval: float = conf.getfloat("gemini_tuning", "poll_interval", fallback=30.0),
         timeout: float | None = None,
         cancel_on_kill: bool = True,
         plot_loss_curve: bool = True,

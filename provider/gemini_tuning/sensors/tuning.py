@@ -7,9 +7,10 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
+from airflow.sdk.exceptions import AirflowSensorTimeout
 
 from gemini_tuning import DEFAULT_CONN_ID
-from gemini_tuning.exceptions import TuningJobSensorTimeout
+from gemini_tuning.exceptions import ServiceError, TuningJobSensorTimeout
 from gemini_tuning.waiting import TuningJobWaitMixin
 
 if TYPE_CHECKING:
@@ -55,14 +56,24 @@ class TuningJobSensor(TuningJobWaitMixin, BaseSensorOperator):
 
     def execute(self, context: Context) -> Any:
         if not self.deferrable:
-            return super().execute(context)
+            try:
+                return super().execute(context)
+            except TuningJobSensorTimeout:
+                raise
+            except AirflowSensorTimeout as exc:
+                raise TuningJobSensorTimeout(
+                    f"{exc} The tuning job {self.job_name} may still be running; this sensor does not cancel it."
+                ) from None
         job = self.hook.get_tuning_job(self.job_name)
         if job.done:
             return self._summary(self.finished(job))
         self.defer_until_done(self.job_name, context, self.poke_interval)
 
     def poke(self, context: Context) -> PokeReturnValue:
-        job = self.hook.get_tuning_job(self.job_name)
+        try:
+            job = self.hook.get_tuning_job(self.job_name)
+        except ServiceError as exc:
+            self.fail_while_running(exc, self.job_name, context)
         if not job.done:
             self.log.info("%s", job.progress())
             return PokeReturnValue(is_done=False)

@@ -75,7 +75,7 @@ class TuningJobTrigger(BaseTrigger):
         return GeminiTuningHook(gemini_conn_id=self.gemini_conn_id, impersonation_chain=self.impersonation_chain)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        from gemini_tuning.exceptions import GeminiTuningError, TransientServiceError
+        from gemini_tuning.exceptions import TransientServiceError
         from gemini_tuning.waiting import job_failure
 
         hook = self._hook()
@@ -99,7 +99,7 @@ class TuningJobTrigger(BaseTrigger):
                 )
                 await asyncio.sleep(delay)
                 continue
-            except GeminiTuningError as exc:
+            except Exception as exc:  # not retried; the task decides what a failure means for the job
                 yield self._error(exc)
                 return
             failures = 0
@@ -115,13 +115,13 @@ class TuningJobTrigger(BaseTrigger):
                 return
             await asyncio.sleep(min(self.poll_interval, remaining) if remaining is not None else self.poll_interval)
 
-    def _error(self, exc) -> TriggerEvent:
+    def _error(self, exc: Exception) -> TriggerEvent:
         return self._event(
             status="error",
-            message=exc.message,
+            message=getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}",
             error_type=type(exc).__name__,
-            http_status=exc.http_status,
-            error_status=exc.status,
+            http_status=getattr(exc, "http_status", None),
+            error_status=getattr(exc, "status", None),
         )
 
     def _event(self, **payload: Any) -> TriggerEvent:

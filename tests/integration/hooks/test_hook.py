@@ -37,12 +37,7 @@ def test_create_poll_succeeds_with_details(backend_conn, emulator):
     backend, conn_id = backend_conn
     hook = GeminiTuningHook(conn_id)
     job = submit(hook, backend, emulator, job_id="ok-job", display_name="next number")
-    assert job.backend == backend and job.state in {
-        JobState.QUEUED,
-        JobState.PENDING,
-        JobState.RUNNING,
-        JobState.SUCCEEDED,
-    }
+    assert job.backend == backend and job.name == hook.find_tuning_job("ok-job").name
     seen = []
     done = hook.wait_for_tuning_job(job.name, poll_interval=0.02, timeout=60, on_poll=seen.append)
     assert done.state is JobState.SUCCEEDED
@@ -136,10 +131,9 @@ def test_cancel_running_job(backend_conn, emulator):
         assert cancelled.state is JobState.CANCELLED
         with pytest.raises(NotFoundError):
             hook.get_tuning_job(job.name)
-    else:
-        assert cancelled.state in {JobState.CANCELLING, JobState.CANCELLED}
+    else:  # CANCELLING, then CANCELLED; the job stays
         assert wait(hook, job.name).state is JobState.CANCELLED
-    assert stat(emulator, "cancels") + stat(emulator, "deletes") >= 1
+    assert stat(emulator, "cancels") == 1
 
 
 def test_cancel_finished_job_leaves_it_alone(backend_conn, emulator):
@@ -220,8 +214,13 @@ async def test_async_get_generate_cancel(backend_conn, emulator):
     running = submit(
         hook, backend, emulator, next_number_examples(400), job_id="async-cancel", hyperparameters={"epoch_count": 50}
     )
-    cancelled = await GeminiTuningHook(conn_id).acancel_tuning_job(running.name)
-    assert cancelled.state in {JobState.CANCELLING, JobState.CANCELLED}
+    await GeminiTuningHook(conn_id).acancel_tuning_job(running.name)
+    if backend == "gemini_api":  # cancelling deleted the model
+        with pytest.raises(NotFoundError):
+            hook.get_tuning_job(running.name)
+    else:
+        assert wait(hook, running.name).state is JobState.CANCELLED
+    assert stat(emulator, "cancels") == 1
 
 
 def test_scopes_error_says_how_to_fix():
@@ -258,3 +257,18 @@ def test_delete_vertex_tuned_model_undeploys_then_deletes(vertex_conn, emulator,
     assert hook.delete_tuned_model(done.tuned_model) is False
     with pytest.raises(NotFoundError):
         hook.generate(done.endpoint, "7")
+
+
+def test_connection_refused_names_the_url_it_tried(monkeypatch):
+    import socket
+
+    from gemini_tuning.exceptions import TransientServiceError
+    from tests.helpers import conn_json
+
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    monkeypatch.setenv("AIRFLOW_CONN_REFUSED", conn_json("gemini_api", url, retries=1))
+    with pytest.raises(TransientServiceError) as info:
+        GeminiTuningHook("refused").get_tuning_job("tunedModels/x")
+    assert f"(while calling {url})" in str(info.value)

@@ -62,8 +62,8 @@ def make_op(backend, conn_id, emulator, examples=None, **kwargs):
     kwargs.setdefault("task_id", "tune")
     kwargs.setdefault("epoch_count", 3)
     kwargs.setdefault("poll_interval", 0.02)
+    kwargs.setdefault("base_model", BASE[backend])
     return CreateTuningJobOperator(
-        base_model=BASE[backend],
         training_dataset=dataset_for(backend, emulator, examples, f"{kwargs['task_id']}.jsonl"),
         gemini_conn_id=conn_id,
         **kwargs,
@@ -391,3 +391,24 @@ def test_extra_link_is_served_from_the_pushed_url():
         CreateTuningJobOperator(task_id="t", base_model="m", training_dataset="gs://b/x.jsonl")
     (task,) = DagSerialization.to_dict(dag)["dag"]["tasks"]
     assert task["__var"]["_operator_extra_links"] == {"Tuning Job": "tuning_job_url"}
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"epoch_count": 2.5}, "`epoch_count` must be a whole number, got 2.5."),
+        ({"batch_size": 64}, "`batch_size` is 64 but the training set has only 40 examples"),
+        ({"base_model": "publishers/google/models/gemini-2.0-flash-001"}, "names are Vertex AI's"),
+    ],
+)
+def test_user_mistakes_are_one_line_before_any_request(gemini_conn, emulator, arguments, message):
+    before = stat(emulator, "requests")
+    with pytest.raises(InvalidInputError) as info:
+        make_op("gemini_api", gemini_conn, emulator, **arguments).execute({"ti": FakeTI()})
+    assert message in str(info.value) and "\n" not in str(info.value)
+    assert stat(emulator, "requests") == before
+
+
+def test_sdk_adapter_size_enum_is_accepted(vertex_conn, emulator):
+    summary = make_op("vertex_ai", vertex_conn, emulator, adapter_size="ADAPTER_SIZE_FOUR").execute({"ti": FakeTI()})
+    assert summary["hyperparameters"]["adapter_size"] == 4
