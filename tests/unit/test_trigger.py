@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 
 import pytest
@@ -44,9 +45,13 @@ class ScriptedHook:
 
 @pytest.fixture
 def no_sleep(monkeypatch):
+    """Record the trigger's sleeps instead of waiting; other threads (an emulator's server loop) really sleep."""
     delays = []
+    real_sleep = asyncio.sleep
 
-    async def fake_sleep(seconds):
+    async def fake_sleep(seconds, *args, **kwargs):
+        if threading.current_thread() is not threading.main_thread():
+            return await real_sleep(seconds, *args, **kwargs)
         delays.append(seconds)
 
     monkeypatch.setattr(asyncio, "sleep", fake_sleep)

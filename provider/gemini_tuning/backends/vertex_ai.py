@@ -171,6 +171,8 @@ class VertexAIBackend(TuningBackend):
             models = {d["model"].split("@")[0] for d in endpoint.get("deployedModels") or []}
             self._undeploy(client, endpoint)
             self._wait(client, rest(client, "delete", name))
+            for model in models:  # the endpoints of the model's other checkpoints
+                self._undeploy_for_delete(client, model)
             return models
         model = rest(client, "get", name.split("@")[0])
         for endpoint_name in {d["endpoint"] for d in model.get("deployedModels") or []}:

@@ -1,10 +1,11 @@
-"""Request plumbing shared by the API routers: the fault gate, auth checks, JSON bodies, paging."""
+"""Request plumbing shared by the API routers: the fault gate, auth checks, JSON bodies, field names, paging."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
 import json
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from fastapi import Request
@@ -26,6 +27,7 @@ INVALID_CREDENTIALS = (
     "other valid authentication credential. See "
     "https://developers.google.com/identity/sign-in/web/devconsole-project."
 )
+ISSUED_PREFIX = "ya29.emulator-"  # access tokens from /_emulator/oauth2/token
 FAULT_MESSAGES = {
     429: ("RESOURCE_EXHAUSTED", "Resource has been exhausted (e.g. check quota). [emulator: injected fault]"),
     500: ("INTERNAL", "An internal error has occurred. Please retry or report. [emulator: injected fault]"),
@@ -61,13 +63,22 @@ def require_api_key(request: Request) -> None:
 
 
 def require_bearer(request: Request) -> None:
-    """Vertex AI auth: ``Authorization: Bearer <token>`` (any token unless the settings fix one)."""
+    """Vertex AI auth: ``Authorization: Bearer <token>``.
+
+    Accepted: a token ``/_emulator/oauth2/token`` issued and that has not expired, the token the
+    settings fix, or (when they fix none) any other token.
+    """
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
         raise ApiError(401, MISSING_CREDENTIALS, "UNAUTHENTICATED")
-    expected = get_state(request).settings.bearer_token
-    if expected is not None and token.strip() != expected:
+    state = get_state(request)
+    issued = state.tokens.get(token)
+    if issued is not None and issued["expires"] > state.now():
+        return
+    expected = state.settings.bearer_token
+    if issued is not None or token.startswith(ISSUED_PREFIX) or (expected is not None and token != expected):
         raise ApiError(401, INVALID_CREDENTIALS, "UNAUTHENTICATED")
 
 
@@ -104,3 +115,43 @@ def page(items: list[Any], page_size: str | None, page_token: str | None, defaul
     nxt = start + size
     token = base64.urlsafe_b64encode(f"offset:{nxt}".encode()).decode() if nxt < len(items) else None
     return chunk, token
+
+
+def paged(
+    items: list[Any],
+    page_size: str | None,
+    page_token: str | None,
+    *,
+    key: str,
+    default: int,
+    render: Callable[[Any], Any] = lambda item: item,
+    maximum: int = 1000,
+) -> dict[str, Any]:
+    """A List response: ``{key: [...], nextPageToken}``, each left out when empty (proto3 JSON)."""
+    chunk, token = page(items, page_size, page_token, default, maximum)
+    out: dict[str, Any] = {}
+    if chunk:
+        out[key] = [render(item) for item in chunk]
+    if token:
+        out["nextPageToken"] = token
+    return out
+
+
+def camel(name: str) -> str:
+    """``snake_case`` -> ``lowerCamelCase`` (proto JSON accepts both spellings of a field)."""
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def camel_keys(obj: Any, maps: Iterable[str] = ("labels",)) -> Any:
+    """Rename keys to lowerCamelCase, recursively; the keys of map fields (``maps``) are kept."""
+    maps = frozenset(maps)
+    if isinstance(obj, list):
+        return [camel_keys(x, maps) for x in obj]
+    if not isinstance(obj, dict):
+        return obj
+    out = {}
+    for key, value in obj.items():
+        name = camel(key)
+        out[name] = value if name in maps else camel_keys(value, maps)
+    return out

@@ -7,7 +7,7 @@ them with fsspec or Airflow's ``ObjectStoragePath`` after :func:`register_gcs_em
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, ClassVar
 
 import fsspec
 from fsspec.implementations.dirfs import DirFileSystem
@@ -29,18 +29,30 @@ class EmulatedGCSFileSystem(DirFileSystem):
 
     A :class:`~fsspec.implementations.dirfs.DirFileSystem` over a local filesystem: paths keep
     their gcsfs-like ``bucket/key`` form (so ``str(ObjectStoragePath(...))`` stays
-    ``gs://bucket/key``) while every operation lands under ``root``. Subclasses created by
-    :func:`register_gcs_emulator` set ``root``.
+    ``gs://bucket/key``) while every operation lands under ``current_root``. The root is read on
+    each call, so re-pointing it (:func:`register_gcs_emulator` again) also re-points the
+    instances Airflow has already attached.
     """
 
     protocol = ("gs", "gcs")
     sep = "/"  # a plain attribute: universal_pathlib reads it from the class
     root_marker = ""
-    root: str = ""
+    cachable = False
+    current_root: ClassVar[str] = ""
 
     def __init__(self, *args: Any, **storage_options: Any) -> None:
         # Storage options meant for gcsfs (token, project, ...) are irrelevant here.
-        super().__init__(path=self.root, fs=LocalFileSystem(auto_mkdir=True))
+        if not self.current_root:
+            raise RuntimeError("gs:// is not mapped to a local directory: call register_gcs_emulator(root) first.")
+        super().__init__(path=self.current_root, fs=LocalFileSystem(auto_mkdir=True))
+
+    @property
+    def path(self) -> str:
+        return type(self).current_root
+
+    @path.setter
+    def path(self, value: str) -> None:
+        """DirFileSystem sets the root once; this class always reads ``current_root`` instead."""
 
     def unstrip_protocol(self, name: str) -> str:
         return "gs://" + self._strip_protocol(name)
@@ -49,24 +61,37 @@ class EmulatedGCSFileSystem(DirFileSystem):
 def register_gcs_emulator(root: str, conn_ids: tuple[str, ...] = ("google_cloud_default",)) -> type:
     """Make ``gs://`` (fsspec and Airflow ``ObjectStoragePath``) read and write under ``root``.
 
-    Registers a filesystem class for the ``gs``/``gcs`` protocols with fsspec and, when the
-    Airflow SDK is importable, attaches it to Airflow's object-store cache for those protocols
-    with no connection and with each of ``conn_ids`` — so no Google connection is needed.
-    Returns the registered class. Calling it again re-points ``gs://`` at the new root.
+    Registers :class:`EmulatedGCSFileSystem` for the ``gs``/``gcs`` protocols with fsspec and,
+    when the Airflow SDK is importable, attaches it with Airflow's public
+    ``airflow.sdk.io.attach`` for those protocols with no connection and with each of
+    ``conn_ids``, so no Google connection is needed. Calling it again re-points ``gs://`` at
+    the new root (also for stores already attached). Returns the registered class.
     """
     root = os.path.abspath(root)
     os.makedirs(root, exist_ok=True)
-    cls = type("EmulatedGCSFileSystem", (EmulatedGCSFileSystem,), {"root": root, "cachable": False})
+    EmulatedGCSFileSystem.current_root = root
     for protocol in ("gs", "gcs"):
-        fsspec.register_implementation(protocol, cls, clobber=True)
+        fsspec.register_implementation(protocol, EmulatedGCSFileSystem, clobber=True)
     try:
-        from airflow.sdk.io.store import _STORE_CACHE, attach
+        from airflow.sdk.io import attach
     except ImportError:  # pragma: no cover - Airflow is optional for the emulator itself
-        return cls
-    fs = cls()
+        return EmulatedGCSFileSystem
     for protocol in ("gs", "gcs"):
         for conn_id in (None, *conn_ids):
-            alias = f"{protocol}-{conn_id}" if conn_id else protocol
-            _STORE_CACHE.pop(alias, None)
-            attach(protocol=protocol, conn_id=conn_id, fs=fs)
-    return cls
+            store = attach(protocol=protocol, conn_id=conn_id, fs=EmulatedGCSFileSystem())
+            _check_attached(store, protocol, conn_id)
+    return EmulatedGCSFileSystem
+
+
+def _check_attached(store: Any, protocol: str, conn_id: str | None) -> None:
+    """``attach`` keeps the first store per protocol and connection: fail loudly if that is not ours."""
+    try:
+        ours = isinstance(store.fs, EmulatedGCSFileSystem)
+    except (ValueError, ImportError):  # a store attached earlier without any gs filesystem
+        ours = False
+    if not ours:
+        where = f"{protocol}://{conn_id + '@' if conn_id else ''}"
+        raise RuntimeError(
+            f"Airflow already attached another filesystem for {where} in this process; "
+            "call register_gcs_emulator() before the first gs:// ObjectStoragePath is used."
+        )

@@ -37,6 +37,9 @@ class EmulatorServer:
         bearer_token: str | None = None,
         queue_seconds: float = 0.0,
         cancel_seconds: float | None = None,
+        dataset_seconds: float = 0.0,
+        post_processing_seconds: float = 0.0,
+        example_token_limit: int = 131_072,
         **faults: Any,
     ) -> None:
         fault_settings = Faults()
@@ -49,6 +52,9 @@ class EmulatorServer:
             startup_seconds=startup_seconds,
             queue_seconds=queue_seconds,
             cancel_seconds=cancel_seconds,
+            dataset_seconds=dataset_seconds,
+            post_processing_seconds=post_processing_seconds,
+            example_token_limit=example_token_limit,
             seed=seed,
             faults=fault_settings,
         )
@@ -146,7 +152,23 @@ def add_emulator_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bearer-token", default=None, help="require this Vertex AI bearer token (default: any)")
     parser.add_argument("--gcs-root", default=None, help="directory that backs gs://bucket/path (as DIR/bucket/path)")
     parser.add_argument("--step-seconds", type=float, default=0.02, help="simulated seconds per training step")
-    parser.add_argument("--startup-seconds", type=float, default=0.1, help="time before training starts")
+    parser.add_argument("--startup-seconds", type=float, default=0.1, help="time in JOB_STATE_PENDING")
+    parser.add_argument("--queue-seconds", type=float, default=0.0, help="Vertex: time in JOB_STATE_QUEUED")
+    parser.add_argument(
+        "--dataset-seconds", type=float, default=0.0, help="Vertex: time in TUNING_JOB_STATE_PROCESSING_DATASET"
+    )
+    parser.add_argument(
+        "--post-processing-seconds", type=float, default=0.0, help="Vertex: time in TUNING_JOB_STATE_POST_PROCESSING"
+    )
+    parser.add_argument(
+        "--hold-quota-seconds", type=float, default=0.0, help="Vertex: new jobs wait this long for quota"
+    )
+    parser.add_argument(
+        "--hold-capacity-seconds", type=float, default=0.0, help="Vertex: new jobs wait this long for capacity"
+    )
+    parser.add_argument(
+        "--example-token-limit", type=int, default=131_072, help="Vertex: longer training examples are dropped"
+    )
     parser.add_argument("--rate-429", type=float, default=0.0, help="fraction of API calls answered 429")
     parser.add_argument("--rate-500", type=float, default=0.0, help="fraction of API calls answered 500")
     parser.add_argument("--rate-503", type=float, default=0.0, help="fraction of API calls answered 503")
@@ -171,6 +193,12 @@ def run_emulator_cli(args: argparse.Namespace) -> int:
         port=args.port,
         seed=args.seed,
         bearer_token=args.bearer_token,
+        queue_seconds=args.queue_seconds,
+        dataset_seconds=args.dataset_seconds,
+        post_processing_seconds=args.post_processing_seconds,
+        example_token_limit=args.example_token_limit,
+        hold_quota_seconds=args.hold_quota_seconds,
+        hold_capacity_seconds=args.hold_capacity_seconds,
         rate_429=args.rate_429,
         rate_500=args.rate_500,
         rate_503=args.rate_503,

@@ -27,12 +27,14 @@ def write_vertex_jsonl(path: Path, pairs: list[tuple[str, str]]) -> None:
 
 
 QA = [(f"What is {i} plus one?", f"{i + 1}") for i in range(12)]
+HELD_OUT = [(f"What is {i} plus one?", f"{i + 1}") for i in range(20, 24)]
 
 
 @pytest.fixture(scope="module")
 def gcs_root(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("gcs")
     write_vertex_jsonl(root / "bucket" / "train.jsonl", QA)
+    write_vertex_jsonl(root / "bucket" / "validation.jsonl", HELD_OUT)
     return root
 
 
@@ -46,6 +48,28 @@ def server(gcs_root):
 def _fresh(request):
     if "server" in request.fixturenames:
         request.getfixturevalue("server").reset()
+
+
+class FakeClock:
+    """A clock the test moves by hand: the emulator computes every state from it."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock(server):
+    """Freeze the emulator's clock for one test (``clock.advance(s)`` moves it)."""
+    fake = FakeClock()
+    server.state.clock = fake
+    yield fake
+    server.state.clock = time.time
 
 
 @pytest.fixture
@@ -68,19 +92,25 @@ def gemini(server):
     return genai.Client(api_key=API_KEY, http_options=types.HttpOptions(base_url=server.url, api_version="v1beta"))
 
 
-@pytest.fixture
-def vertex(server):
+def vertex_client(server, sent: list[httpx.Request] | None = None, credentials=None):
+    """A google-genai Vertex client on the emulator; ``sent`` collects the requests it sends."""
     import google.oauth2.credentials
     from google import genai
     from google.genai import types
 
+    hooks = {"request": [sent.append]} if sent is not None else {}
     return genai.Client(
         vertexai=True,
         project="p",
         location="us-central1",
-        credentials=google.oauth2.credentials.Credentials(token="t"),
-        http_options=types.HttpOptions(base_url=server.url),
+        credentials=credentials or google.oauth2.credentials.Credentials(token="t"),
+        http_options=types.HttpOptions(base_url=server.url, client_args={"event_hooks": hooks} if hooks else None),
     )
+
+
+@pytest.fixture
+def vertex(server):
+    return vertex_client(server)
 
 
 def tuned_model_body(examples=None, base="models/gemini-2.0-flash-001", **hyper: Any) -> dict[str, Any]:

@@ -8,9 +8,10 @@ import re
 from pathlib import Path
 
 import pytest
+from google.genai import types
 
-from gemini_tuning.emulator import gemini_api
-from tests.integration.emulator.conftest import create_tuned, wait_until
+from gemini_tuning.emulator.gemini_api import resources as gemini_api
+from tests.integration.emulator.conftest import STARTUP, STEP, create_tuned, wait_until
 
 #: The official specs live next to the repository (``../shared/spec``); GEMINI_TUNING_SPECS overrides.
 SPEC = Path(os.environ.get("GEMINI_TUNING_SPECS") or Path(__file__).resolve().parents[3].parent / "shared" / "spec")
@@ -117,7 +118,7 @@ def _proto_fields(text: str, message: str) -> set[str]:
     return names
 
 
-def test_vertex_job_uses_declared_fields(vhttp):
+def test_vertex_job_uses_declared_fields(vhttp, clock):
     text = (SPEC / "vertex-ai/tuning_job.proto").read_text()
     body = {
         "baseModel": "gemini-2.0-flash-001",
@@ -125,11 +126,18 @@ def test_vertex_job_uses_declared_fields(vhttp):
         "supervisedTuningSpec": {"trainingDatasetUri": "gs://bucket/train.jsonl", "hyperParameters": {"epochCount": 1}},
     }
     job = vhttp.post("/v1beta1/projects/p/locations/us-central1/tuningJobs", json=body).json()
-    done = wait_until(
-        lambda: (j := vhttp.get(f"/v1beta1/{job['name']}").json())["state"] == "JOB_STATE_SUCCEEDED" and j
-    )
-    for resource in (job, done):
-        assert set(resource) <= _proto_fields(text, "TuningJob")
+    clock.advance(STARTUP + STEP / 2)
+    running = vhttp.get(f"/v1beta1/{job['name']}").json()
+    clock.advance(60)
+    done = vhttp.get(f"/v1beta1/{job['name']}").json()
+    assert done["state"] == "JOB_STATE_SUCCEEDED"
+    # The detailed state and the job metadata are newer than the proto in the spec: google-genai 3.x declares them.
+    newer = {"tuningJobState", "tuningJobMetadata"}
+    assert {"tuning_job_state", "tuning_job_metadata"} <= set(types.TuningJob.model_fields)
+    assert running["tuningJobState"] in {s.value for s in types.TuningJobState}
+    assert set(done["tuningJobMetadata"]) <= {"completedEpochCount"}
+    for resource in (job, running, done):
+        assert set(resource) <= _proto_fields(text, "TuningJob") | newer
     assert set(done["tunedModel"]) <= _proto_fields(text, "TunedModel")
     assert set(done["supervisedTuningSpec"]) <= _proto_fields(text, "SupervisedTuningSpec")
     assert set(done["supervisedTuningSpec"]["hyperParameters"]) <= _proto_fields(text, "SupervisedHyperParameters")
@@ -152,3 +160,46 @@ def test_error_shape_everywhere(http, vhttp):
         assert set(body["error"]) == {"code", "message", "status"}
         assert body["error"]["code"] == r.status_code
         assert body["error"]["status"] in {"INVALID_ARGUMENT", "NOT_FOUND"}
+
+
+def _check(resource: dict, proto: str, message: str) -> None:
+    declared = _proto_fields((SPEC / "vertex-ai" / proto).read_text(), message)
+    assert set(resource) <= declared, f"{message}: {set(resource) - declared}"
+
+
+def test_vertex_metrics_chain_uses_declared_fields(vhttp, clock):
+    body = {
+        "baseModel": "gemini-2.0-flash-001",
+        "supervisedTuningSpec": {
+            "trainingDatasetUri": "gs://bucket/train.jsonl",
+            "validationDatasetUri": "gs://bucket/validation.jsonl",
+        },
+    }
+    job = vhttp.post("/v1beta1/projects/p/locations/l/tuningJobs", json=body).json()
+    clock.advance(60)
+    experiment = vhttp.get(f"/v1beta1/{job['name']}").json()["experiment"]
+    contexts = vhttp.get("/v1beta1/projects/p/locations/l/metadataStores/default/contexts").json()
+    _check(contexts, "metadata_service.proto", "ListContextsResponse")
+    for context in contexts["contexts"] + [vhttp.get(f"/v1beta1/{experiment}").json()]:
+        _check(context, "context.proto", "Context")
+    tensorboard = contexts["contexts"][0]["metadata"]["backing_tensorboard_resource"]
+    _check(vhttp.get(f"/v1beta1/{tensorboard}").json(), "tensorboard.proto", "Tensorboard")
+    experiments = vhttp.get(f"/v1beta1/{tensorboard}/experiments").json()
+    _check(experiments, "tensorboard_service.proto", "ListTensorboardExperimentsResponse")
+    _check(experiments["tensorboardExperiments"][0], "tensorboard_experiment.proto", "TensorboardExperiment")
+    runs = vhttp.get(f"/v1beta1/{experiments['tensorboardExperiments'][0]['name']}/runs").json()
+    _check(runs, "tensorboard_service.proto", "ListTensorboardRunsResponse")
+    _check(runs["tensorboardRuns"][0], "tensorboard_run.proto", "TensorboardRun")
+    series = vhttp.get(f"/v1beta1/{runs['tensorboardRuns'][0]['name']}/timeSeries").json()
+    _check(series, "tensorboard_service.proto", "ListTensorboardTimeSeriesResponse")
+    for ts in series["tensorboardTimeSeries"]:
+        _check(ts, "tensorboard_time_series.proto", "TensorboardTimeSeries")
+        assert ts["valueType"] in (SPEC / "vertex-ai/tensorboard_time_series.proto").read_text()
+    read = vhttp.get(f"/v1beta1/{series['tensorboardTimeSeries'][0]['name']}:read").json()
+    _check(read, "tensorboard_service.proto", "ReadTensorboardTimeSeriesDataResponse")
+    _check(read["timeSeriesData"], "tensorboard_data.proto", "TimeSeriesData")
+    _check(read["timeSeriesData"]["values"][0], "tensorboard_data.proto", "TimeSeriesDataPoint")
+    _check(read["timeSeriesData"]["values"][0]["scalar"], "tensorboard_data.proto", "Scalar")
+    names = [ts["name"] for ts in series["tensorboardTimeSeries"]]
+    batch = vhttp.get(f"/v1beta1/{tensorboard}:batchRead", params={"timeSeries": names}).json()
+    _check(batch, "tensorboard_service.proto", "BatchReadTensorboardTimeSeriesDataResponse")

@@ -8,7 +8,7 @@ import httpx
 import pytest
 from google.genai import errors
 
-from gemini_tuning.emulator.state import loss_curve
+from gemini_tuning.emulator.curves import loss_curve
 from tests.integration.emulator.conftest import create_tuned, wait_until
 
 

@@ -106,3 +106,19 @@ def test_fsspec_gs_roundtrip(tmp_path):
     assert fs.cat("gs://b/dir/x.txt") == b"hello"
     assert fs.find("gs://b") == ["b/dir/x.txt"]
     assert os.path.exists(tmp_path / "b" / "dir" / "x.txt")
+
+
+def test_registering_again_repoints_attached_stores(tmp_path):
+    """Airflow keeps the first attached store per protocol; its filesystem follows the newest root."""
+    from airflow.sdk import ObjectStoragePath
+
+    from gemini_tuning.emulator.gcs import register_gcs_emulator
+
+    register_gcs_emulator(str(tmp_path / "a"))
+    ObjectStoragePath("gs://b/one.txt").write_text("first")
+    register_gcs_emulator(str(tmp_path / "b"))
+    ObjectStoragePath("gs://google_cloud_default@b/two.txt").write_text("second")
+    assert (tmp_path / "a" / "b" / "one.txt").read_text() == "first"
+    assert (tmp_path / "b" / "b" / "two.txt").read_text() == "second"
+    assert not (tmp_path / "b" / "b" / "one.txt").exists()
+    assert ObjectStoragePath("gs://b/two.txt").read_text() == "second"

@@ -6,13 +6,11 @@ delete the endpoint, then delete the model. Driven by raw httpx and by the googl
 
 from __future__ import annotations
 
-import google.oauth2.credentials
 import httpx
 import pytest
-from google import genai
 from google.genai import errors, types
 
-from tests.integration.emulator.conftest import wait_until
+from tests.integration.emulator.conftest import vertex_client, wait_until
 
 TRAIN = "gs://bucket/train.jsonl"
 LOC = "projects/p/locations/us-central1"
@@ -82,7 +80,10 @@ def test_model_and_endpoint_shapes(vhttp, vertex, tuned):
         assert body["name"] == model and body["displayName"] == "adder" and body["versionId"] == "1"
         assert body["createTime"].endswith("Z") and body["updateTime"].endswith("Z")
         assert body["deployedModels"] == [
-            {"endpoint": endpoint, "deployedModelId": body["deployedModels"][0]["deployedModelId"]}
+            {"endpoint": endpoint, "deployedModelId": body["deployedModels"][0]["deployedModelId"], "checkpointId": "1"}
+        ]
+        assert body["defaultCheckpointId"] == "1" and body["checkpoints"] == [
+            {"checkpointId": "1", "epoch": "1", "step": "3"}
         ]
     deployed_id = body["deployedModels"][0]["deployedModelId"]
     assert deployed_id.isdigit()
@@ -105,26 +106,15 @@ def test_model_and_endpoint_shapes(vhttp, vertex, tuned):
 def test_sdk_urls_for_models_get_and_delete(server, tuned):
     """The URLs google-genai sends for models.get / models.delete on Vertex, and that they route."""
     model_v1, model, endpoint = tuned
-    sent: list[tuple[str, str]] = []
-    client = genai.Client(
-        vertexai=True,
-        project="p",
-        location="us-central1",
-        credentials=google.oauth2.credentials.Credentials(token="t"),
-        http_options=types.HttpOptions(
-            base_url=server.url,
-            client_args={
-                "event_hooks": {"request": [lambda req: sent.append((req.method, req.url.raw_path.decode()))]}
-            },
-        ),
-    )
+    sent: list[httpx.Request] = []
+    client = vertex_client(server, sent)
     assert client.models.get(model=model_v1).name == model
     assert client.models.get(model=model.removeprefix(f"{LOC}/")).name == model  # "models/123" gets the project prefix
     with pytest.raises(errors.ClientError) as exc:
         client.models.delete(model=model_v1)  # still deployed
     assert exc.value.code == 400 and exc.value.status == "FAILED_PRECONDITION"
     model_id = model.rsplit("/", 1)[1]
-    assert sent == [
+    assert [(r.method, r.url.raw_path.decode()) for r in sent] == [
         ("GET", f"/v1beta1/{LOC}/models/{model_id}@1"),  # the @version suffix is sent as is, not %40
         ("GET", f"/v1beta1/{LOC}/models/{model_id}"),
         ("DELETE", f"/v1beta1/{LOC}/models/{model_id}@1"),
@@ -276,8 +266,10 @@ def test_no_model_or_endpoint_before_success_or_after_failure(vhttp, vertex, ser
 
 
 def _names_of(server, *job_names: str) -> list[tuple[str, str]]:
+    """The Model and the (only) checkpoint Endpoint the emulator reserved for each job."""
     with server.state.lock:
-        return [(server.state.jobs[n].extra["model"], server.state.jobs[n].extra["endpoint"]) for n in job_names]
+        jobs = [server.state.jobs[n] for n in job_names]
+        return [(job.extra["model"], job.extra["checkpoints"][-1].endpoint) for job in jobs]
 
 
 def test_v1_paths(vhttp, tuned):

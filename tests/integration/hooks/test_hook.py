@@ -253,6 +253,8 @@ def test_delete_vertex_tuned_model_undeploys_then_deletes(vertex_conn, emulator,
     done = wait(hook, submit(hook, "vertex_ai", emulator, job_id=f"vdel-{by.replace('_', '-')}").name)
     assert hook.generate(done.endpoint, "7") == "8"
     assert hook.delete_tuned_model(getattr(done, by)) is True
+    # every checkpoint's endpoint is gone too: nothing keeps billing
+    assert emulator.stats()["vertex_live"] == {"model_versions": 0, "endpoints": 0, "deployed_models": 0}
     assert hook.delete_tuned_model(done.endpoint) is False
     assert hook.delete_tuned_model(done.tuned_model) is False
     with pytest.raises(NotFoundError):
