@@ -27,6 +27,9 @@ os.environ.update(
         "AIRFLOW__OPENLINEAGE__DISABLED": "True",
     }
 )
+# Airflow puts the DAGs folder (the bundle) on sys.path when it parses and runs DAGs; the example DAGs'
+# tasks import their helper ``example_data`` from there, also when a test runs them with dag.test().
+sys.path.append(str(REPO / "dags"))
 
 
 @pytest.fixture(scope="session")

@@ -8,12 +8,7 @@ API_KEY = "emulator-test-key-0123456789"
 VERTEX_CONN_ID = "gemini_vertex"
 GEMINI_CONN_ID = "gemini_tuning_default"
 #: ``gemini_tuning_pipeline``'s params for a run on Vertex AI (the emulator's gemini_vertex connection).
-VERTEX_PIPELINE_CONF = {
-    "backend": "vertex_ai",
-    "gemini_conn_id": "gemini_vertex",
-    "base_model": "gemini-2.0-flash-001",
-    "gcs_destination": "gs://tuning-bucket/datasets",
-}
+VERTEX_PIPELINE_CONF = {"gemini_conn_id": "gemini_vertex", "gcs_destination": "gs://tuning-bucket/datasets"}
 FAST_RETRIES = {"retries": 4, "retry_initial_delay": 0.01, "retry_max_delay": 0.05, "timeout": 20}
 
 

@@ -176,3 +176,16 @@ def test_an_unexpected_error_is_an_error_event_not_a_crashed_trigger(no_sleep):
         "http_status": None,
         "error_status": None,
     }
+
+
+def test_timeout_clock_stops_while_waiting_for_quota_but_hard_deadline_does_not(no_sleep, monkeypatch):
+    clock = iter(float(t) for t in range(1000, 2000, 10))  # every reading of the clock is 10 s later
+    monkeypatch.setattr(time, "time", lambda: next(clock))
+    queued = job(JobState.RUNNING, detailed_state="WAITING_FOR_QUOTA")
+    # the timeout ends at 1015: without the pause the first poll (at 1010+) would already time out
+    paused = make(deadline=1015.0, pause_while_queued=True, hard_deadline=10_000.0)
+    events = run(paused, ScriptedHook(queued, queued, queued, job(JobState.SUCCEEDED)))
+    assert [e["status"] for e in events] == ["success"]
+    hard = make(deadline=1015.0, pause_while_queued=True, hard_deadline=1050.0)
+    events = run(hard, ScriptedHook(*[queued] * 10))
+    assert [e["status"] for e in events] == ["timeout"]

@@ -2,8 +2,8 @@
 
 The prompt-template rule:
 
-* A **dict** from the dataset/tuning operators (validate report ``validation_uri``, upload result or tuning
-  summary ``validation_dataset_uri``) points at a *staged* file whose inputs already went through the
+* A **dict** from the dataset/tuning operators (validate report, upload result or tuning summary:
+  ``validation_dataset_uri``) points at a *staged* file whose inputs already went through the
   template recorded in the dict's ``prompt_template``. Inputs are sent as they are. Passing a different
   ``prompt_template`` is an error (it would format them twice).
 * A **URI string** or **inline list** is raw. The template is ``prompt_template`` if given, else the one the
@@ -59,10 +59,10 @@ def resolve_dataset(
         dataset = json.loads(dataset)
     model_info = model_info or {}
     if isinstance(dataset, Mapping):
-        uri = dataset.get("validation_dataset_uri") or dataset.get("validation_uri")
+        uri = dataset.get("validation_dataset_uri")
         if not uri:
             raise EvaluationDatasetError(
-                "the dataset dict names no validation file (validation_uri / validation_dataset_uri); "
+                "the dataset dict names no validation file (validation_dataset_uri); "
                 "stage one with ValidateTuningDatasetOperator(validation_fraction=...)"
             )
         recorded = dataset.get("prompt_template")
@@ -96,17 +96,18 @@ def resolve_dataset(
 
 
 def _load(source: Any, *, template: str | None, recorded: str | None, max_examples: int | None) -> EvalDataset:
-    from gemini_tuning.datasets.readers import DatasetUsageError, ReadError, infer_format, read_records
+    from gemini_tuning.datasets.errors import DatasetUsageError
+    from gemini_tuning.datasets.readers import ReadError, infer_format, read_records
 
     if max_examples is not None and max_examples < 1:
         raise EvaluationDatasetError(f"max_examples must be at least 1, got {max_examples}")
     checker = None
     if template is not None:
-        from gemini_tuning.datasets.rules import ExampleChecker
+        from gemini_tuning.datasets.rules import FORMATTING_ONLY, ExampleChecker
 
         try:
-            # vertex_ai: the formatting without the Gemini API's training-size limits (checked separately)
-            checker = ExampleChecker("vertex_ai", prompt_template=template)
+            # the formatting without any service's training limits (checked separately)
+            checker = ExampleChecker(FORMATTING_ONLY, prompt_template=template)
         except ValueError as exc:
             raise EvaluationDatasetError(str(exc)) from None
     inline = isinstance(source, list)

@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from gemini_tuning.datasets.rules import GEMINI_MAX_INPUT_CHARS
+from gemini_tuning.backends.gemini_api import CAPABILITIES as _GEMINI_API
+
+GEMINI_MAX_INPUT_CHARS = _GEMINI_API.limits.max_input_chars
 
 MAX_LISTED = 10
 _JSON_MIME = "application/json"

@@ -15,6 +15,10 @@ from gemini_tuning import DEFAULT_CONN_ID
 class TuningJobTrigger(BaseTrigger):
     """Poll ``job_name`` until it is terminal or the ``deadline`` (epoch seconds) passes.
 
+    With ``pause_while_queued`` the ``deadline`` (the task's ``timeout``) moves on by the time the
+    job waits for quota or capacity; ``hard_deadline`` (``execution_timeout``) never moves. A
+    triggerer restart starts again from the deadline the task gave.
+
     Only the connection id travels in the kwargs, never a credential. Transient errors
     (:class:`~gemini_tuning.exceptions.TransientServiceError`) that outlast the client's own retries
     are retried here with backoff, up to ``max_poll_failures`` polls in a row. The trigger cancels the
@@ -27,6 +31,7 @@ class TuningJobTrigger(BaseTrigger):
     - ``{"status": "success", "job"}``
     - ``{"status": "failed", "job", "message"}``
     - ``{"status": "timeout", "job", "message", "cancelled"}``
+    - ``{"status": "data_limit", "job", "message"}``: the data stats break ``data_limits`` (the job is cancelled)
     - ``{"status": "error", "message", "error_type", "http_status", "error_status"}``
     """
 
@@ -41,6 +46,9 @@ class TuningJobTrigger(BaseTrigger):
         cancel_on_kill: bool = False,
         job_url: str | None = None,
         impersonation_chain: str | list[str] | None = None,
+        hard_deadline: float | None = None,
+        pause_while_queued: bool = False,
+        data_limits: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
         self.job_name = job_name
@@ -52,6 +60,9 @@ class TuningJobTrigger(BaseTrigger):
         self.cancel_on_kill = cancel_on_kill
         self.job_url = job_url
         self.impersonation_chain = impersonation_chain  # account names, not credentials
+        self.hard_deadline = hard_deadline
+        self.pause_while_queued = pause_while_queued
+        self.data_limits = data_limits
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -66,6 +77,9 @@ class TuningJobTrigger(BaseTrigger):
                 "cancel_on_kill": self.cancel_on_kill,
                 "job_url": self.job_url,
                 "impersonation_chain": self.impersonation_chain,
+                "hard_deadline": self.hard_deadline,
+                "pause_while_queued": self.pause_while_queued,
+                "data_limits": self.data_limits,
             },
         )
 
@@ -79,7 +93,7 @@ class TuningJobTrigger(BaseTrigger):
         from gemini_tuning.waiting import job_failure
 
         hook = self._hook()
-        failures = 0
+        failures, last_poll = 0, time.time()
         while True:
             try:
                 job = await hook.aget_tuning_job(self.job_name)
@@ -109,7 +123,16 @@ class TuningJobTrigger(BaseTrigger):
                 payload = {"status": "failed", "message": failure.message} if failure else {"status": "success"}
                 yield self._event(**payload, job=job.to_xcom())
                 return
-            remaining = self.deadline - time.time() if self.deadline else None
+            if self.data_limits and job.data_stats and (problem := job.data_stats.limit_exceeded(**self.data_limits)):
+                job = await self._cancel(hook)  # only the task that owns the job sets data_limits
+                yield self._event(status="data_limit", job=job.to_xcom(), message=f"{problem} The job was cancelled.")
+                return
+            now = time.time()
+            if self.pause_while_queued and self.deadline and job.queued:  # the timeout clock stops
+                self.deadline += now - last_poll
+            last_poll = now
+            deadline = min(filter(None, (self.deadline, self.hard_deadline)), default=None)
+            remaining = deadline - now if deadline else None
             if remaining is not None and remaining <= 0:
                 yield await self._timeout(hook, job)
                 return

@@ -330,7 +330,7 @@ def test_argument_errors_fail_before_any_request(gemini_conn, emulator, tmp_path
             EvaluateTunedModelOperator(
                 task_id="evaluate",
                 model="tunedModels/any",
-                dataset={"validation_uri": "file:///nowhere/validation.jsonl", "prompt_template": None},
+                dataset={"validation_dataset_uri": "file:///nowhere/validation.jsonl", "prompt_template": None},
                 prompt_template="Q: {q}",
                 gemini_conn_id=gemini_conn,
             )

@@ -16,7 +16,7 @@ def write_jsonl(path, rows):
 
 def test_staged_dict_is_used_as_is(tmp_path):
     staged = write_jsonl(tmp_path / "validation.jsonl", [{"text_input": "Ticket: refund please", "output": "billing"}])
-    report = {"validation_uri": staged.as_uri(), "prompt_template": "Ticket: {text}"}
+    report = {"validation_dataset_uri": staged.as_uri(), "prompt_template": "Ticket: {text}"}
     data = resolve_dataset(report)
     assert [(e.input, e.expected, e.line) for e in data.examples] == [("Ticket: refund please", "billing", 1)]
     assert data.prompt_template == "Ticket: {text}" and not data.template_applied
@@ -27,7 +27,9 @@ def test_staged_dict_is_used_as_is(tmp_path):
 def test_staged_dict_rejects_a_different_template(tmp_path):
     staged = write_jsonl(tmp_path / "validation.jsonl", [{"text_input": "x", "output": "y"}])
     with pytest.raises(EvaluationDatasetError, match="already formatted"):
-        resolve_dataset({"validation_uri": str(staged), "prompt_template": None}, prompt_template="Q: {text_input}")
+        resolve_dataset(
+            {"validation_dataset_uri": str(staged), "prompt_template": None}, prompt_template="Q: {text_input}"
+        )
 
 
 def test_dict_without_validation_file():

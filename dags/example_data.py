@@ -2,6 +2,10 @@
 
 Tickets are generated deterministically from a seed (a new seed each week gives "fresh data")
 and stored in a SQLite database, the "source system" the example pipeline extracts from.
+
+This helper sits next to the example DAGs, not in the provider package: Airflow puts the DAGs folder on
+``sys.path``, so the DAGs import it as ``example_data`` (inside their tasks, keeping parsing light).
+``.airflowignore`` keeps the DAG processor from parsing it as a DAG file.
 """
 
 from __future__ import annotations
@@ -107,7 +111,7 @@ def stage_tickets(
 
     from airflow.sdk import ObjectStoragePath
 
-    from gemini_tuning.operators.dataset import default_staging_uri
+    from gemini_tuning.datasets.staging import default_staging_uri
 
     db = os.path.join(os.environ.get("AIRFLOW_HOME", "."), "gemini_tuning", database)
     seed_ticket_db(db, count=count, seed=seed, batch=batch)
