@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from tests.dagtest import run_dag, ti_of, xcom
+from tests.helpers import conn_json
 
 
 def _variable(key):
