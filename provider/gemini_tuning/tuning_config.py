@@ -25,7 +25,11 @@ NAMED_FIELDS = {
     "labels": "labels",
     "validation_dataset": "validation_dataset",
     "validation_dataset_uri": "validation_dataset",
-    "http_options": "the connection (base_url, timeout, retries)",
+    "export_last_checkpoint_only": "export_last_checkpoint_only",
+    "tuning_mode": "tuning_mode",
+    "encryption_spec": "kms_key_name",
+    "pre_tuned_model_checkpoint_id": "checkpoint_id",
+    "http_options": "the connection (base_url, timeout, retries) or service_account",
 }
 
 

@@ -10,18 +10,16 @@ from gemini_tuning.tuning_config import check_tuning_job_config
 
 def test_fields_the_provider_does_not_name_pass_through_in_snake_case():
     values = check_tuning_job_config(
-        {"export_last_checkpoint_only": True, "outputUri": "gs://b/out", "encryption_spec": {"kms_key_name": "k"}},
+        {"outputUri": "gs://b/out", "custom_base_model": "gs://b/model", "evaluation_config": {"metrics": []}},
         "vertex_ai",
     )
-    assert values["export_last_checkpoint_only"] is True
     assert values["output_uri"] == "gs://b/out"  # camelCase accepted, returned as the SDK's field name
-    assert values["encryption_spec"] == {"kms_key_name": "k"}
+    assert values["custom_base_model"] == "gs://b/model"
+    assert values["evaluation_config"] == {"metrics": []}
 
 
 def test_json_text_is_accepted():
-    assert check_tuning_job_config('{"export_last_checkpoint_only": false}', "vertex_ai") == {
-        "export_last_checkpoint_only": False
-    }
+    assert check_tuning_job_config('{"output_uri": "gs://b/out"}', "vertex_ai") == {"output_uri": "gs://b/out"}
 
 
 @pytest.mark.parametrize("empty", [None, {}])
@@ -41,17 +39,24 @@ def test_a_wrong_value_is_named():
 
 @pytest.mark.parametrize(
     ("field", "argument"),
-    [("epoch_count", "epoch_count"), ("tuned_model_display_name", "display_name"), ("labels", "labels")],
+    [
+        ("epoch_count", "epoch_count"),
+        ("tuned_model_display_name", "display_name"),
+        ("labels", "labels"),
+        ("export_last_checkpoint_only", "export_last_checkpoint_only"),
+        ("encryption_spec", "kms_key_name"),
+    ],
 )
 def test_fields_an_operator_argument_sets_are_refused(field, argument):
-    value = {"epoch_count": 3, "tuned_model_display_name": "x", "labels": {"a": "b"}}[field]
+    values = {"epoch_count": 3, "tuned_model_display_name": "x", "labels": {"a": "b"}}
+    value = {**values, "export_last_checkpoint_only": True, "encryption_spec": {"kms_key_name": "k"}}[field]
     with pytest.raises(InvalidInputError, match=f"sets `{field}`; use the operator's `{argument}`"):
         check_tuning_job_config({field: value}, "vertex_ai")
 
 
 def test_the_gemini_api_takes_no_config():
     with pytest.raises(InvalidInputError, match="gemini_api backend takes only the operator's own arguments"):
-        check_tuning_job_config({"export_last_checkpoint_only": True}, "gemini_api")
+        check_tuning_job_config({"output_uri": "gs://b/out"}, "gemini_api")
 
 
 def test_not_a_dict():

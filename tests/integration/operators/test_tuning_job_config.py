@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from gemini_tuning.exceptions import InvalidInputError
-from gemini_tuning.hooks.gemini_tuning import GeminiTuningHook
 from gemini_tuning.operators.tuning import CreateTuningJobOperator
 from tests.helpers import next_number_examples, stat, write_vertex_dataset
 from tests.integration.operators.test_tuning_operators import FakeTI
@@ -23,14 +22,19 @@ def _op(conn_id, training_dataset, **kwargs):
     )
 
 
-def test_a_field_the_provider_does_not_name_reaches_vertex_ai(vertex_conn, emulator):
+def test_a_field_the_provider_does_not_name_reaches_vertex_ai(vertex_conn, emulator, mocker):
+    """The SDK request carries it (the emulator, like the service, accepts and ignores ``outputUri``)."""
+    from google.genai import tunings
+
+    tune = mocker.spy(tunings.Tunings, "tune")
     dataset = write_vertex_dataset(emulator.gcs_root, next_number_examples(30))
-    summary = _op(vertex_conn, dataset, tuning_job_config={"export_last_checkpoint_only": True}).execute(
+    summary = _op(vertex_conn, dataset, tuning_job_config={"output_uri": "gs://bucket/tuning-output"}).execute(
         {"ti": FakeTI()}
     )
-    hook = GeminiTuningHook(gemini_conn_id=vertex_conn)
-    job = hook.client.tunings.get(name=summary["job_name"])
-    assert job.supervised_tuning_spec.export_last_checkpoint_only is True
+    config = tune.call_args.kwargs["config"]
+    assert config.output_uri == "gs://bucket/tuning-output"
+    assert config.epoch_count == 2 and config.labels["airflow-job-id"]  # the named arguments still apply
+    assert summary["state"] == "JOB_STATE_SUCCEEDED"
 
 
 @pytest.mark.parametrize(
@@ -38,6 +42,7 @@ def test_a_field_the_provider_does_not_name_reaches_vertex_ai(vertex_conn, emula
     [
         ({"export_last_checkpoint": True}, "export_last_checkpoint: Extra inputs are not permitted"),
         ({"epoch_count": 4}, "sets `epoch_count`; use the operator's `epoch_count` instead"),
+        ({"export_last_checkpoint_only": True}, "use the operator's `export_last_checkpoint_only` instead"),
         ({"beta": "high"}, "is not a valid CreateTuningJobConfig: beta"),
     ],
 )
@@ -54,7 +59,7 @@ def test_the_gemini_api_refuses_a_config_before_any_request(gemini_conn, emulato
         task_id="tune",
         base_model="models/gemini-1.5-flash-001-tuning",
         training_dataset=next_number_examples(30),
-        tuning_job_config={"export_last_checkpoint_only": True},
+        tuning_job_config={"output_uri": "gs://bucket/tuning-output"},
         gemini_conn_id=gemini_conn,
     )
     with pytest.raises(InvalidInputError, match="gemini_api backend takes only the operator's own arguments"):
