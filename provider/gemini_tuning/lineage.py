@@ -189,8 +189,10 @@ def validation_lineage(source: Any, report: Any = None) -> OperatorLineage:
     ``report`` is the operator's :class:`ValidationReport` (also when validation refused the dataset).
     """
     from gemini_tuning.contracts.dataset import ValidationReport
+    from gemini_tuning.datasets.sources import dataset_source
 
     if report is None:
+        source = dataset_source(source)  # a path / URI, or inline rows (also from the SDK's shapes)
         return OperatorLineage(inputs=[storage_input(source)] if _is_location(source) else [])
     report = ValidationReport.parse(report, argument="report")
     inputs = [storage_input(report.source, **_validation_facets(report))] if _is_location(report.source) else []

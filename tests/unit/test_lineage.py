@@ -104,7 +104,8 @@ def test_validate_reports_source_quality_and_staged_outputs():
 def test_validate_on_start_knows_the_source_only_and_inline_rows_are_no_dataset():
     assert names(lineage.validation_lineage("gs://raw/t.csv").inputs) == [("gs://raw", "t.csv")]
     assert lineage.validation_lineage([{"text_input": "a", "output": "b"}]).inputs == []
-    assert lineage.validation_lineage({**REPORT, "source": "<inline>"}).inputs == []
+    assert names(lineage.validation_lineage({"gcs_uri": "gs://raw/t.jsonl"}).inputs) == [("gs://raw", "t.jsonl")]
+    assert lineage.validation_lineage([{"text_input": "a"}], {**REPORT, "source": "<inline>"}).inputs == []
 
 
 def test_upload_reads_the_staged_files_and_writes_the_copies():
