@@ -105,8 +105,13 @@ def export_tickets(path: str | Path, target, batches: list[str] | None = None) -
 def stage_tickets(
     database: str, filename: str, *, count: int = 240, seed: int = 0, batch: str = "initial"
 ) -> tuple[str, int]:
-    """The example DAGs' "extract" step: seed ``$AIRFLOW_HOME/gemini_tuning/{database}`` with a batch of
-    tickets (once per batch), export all of them to ``{staging}/raw/{filename}``; return (URI, rows)."""
+    """The example DAGs' "extract" step; returns (URI, rows) of ``{staging}/raw/{filename}``.
+
+    Seeds ``$AIRFLOW_HOME/gemini_tuning/{database}`` with a batch of tickets (once per batch), records
+    the batch under ``{staging}/raw/batches/{database stem}/{batch}.jsonl`` (once), and exports every
+    recorded batch. The cumulative set is what the staging location holds, not what this worker's
+    local database happens to have seen, so any worker exports the same data.
+    """
     import os
 
     from airflow.sdk import ObjectStoragePath
@@ -115,6 +120,18 @@ def stage_tickets(
 
     db = os.path.join(os.environ.get("AIRFLOW_HOME", "."), "gemini_tuning", database)
     seed_ticket_db(db, count=count, seed=seed, batch=batch)
-    target = ObjectStoragePath(default_staging_uri()) / "raw" / filename
-    target.parent.mkdir(parents=True, exist_ok=True)
-    return str(target), export_tickets(db, target)
+    raw = ObjectStoragePath(default_staging_uri()) / "raw"
+    batches = raw / "batches" / Path(database).stem
+    batches.mkdir(parents=True, exist_ok=True)
+    recorded = batches / f"{batch}.jsonl"
+    if not recorded.exists():
+        export_tickets(db, recorded, batches=[batch])
+    target = raw / filename
+    rows = 0
+    with target.open("w") as out:
+        for part in sorted(batches.iterdir(), key=lambda path: path.name):
+            with part.open() as lines:
+                for line in lines:
+                    out.write(line)
+                    rows += 1
+    return str(target), rows

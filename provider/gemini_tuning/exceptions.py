@@ -140,7 +140,7 @@ def _credentials_error(exc: Exception, secrets) -> GeminiTuningError:
     if isinstance(exc, auth_errors.DefaultCredentialsError):
         return InvalidInputError(
             f"No usable Google Cloud credentials: {detail}. Set `key_path` or `keyfile_dict` on the Google Cloud "
-            "connection (or `key_json` on a gemini_tuning one), or configure application-default credentials."
+            "connection (or on a gemini_tuning one), or configure application-default credentials."
         )
     message = f"Could not get a Google Cloud access token ({type(exc).__name__}): {detail}"
     if isinstance(exc, auth_errors.TransportError) or getattr(exc, "retryable", False):

@@ -47,7 +47,7 @@ class GoogleCloudCredentials(BaseModel):
 
     conn_id: str
     project: str | None = None
-    key_json: SecretStr | None = None
+    keyfile_dict: SecretStr | None = None
     scopes: tuple[str, ...] = DEFAULT_SCOPES
     impersonation_chain: tuple[str, ...] = ()
 
@@ -69,16 +69,16 @@ class GoogleCloudCredentials(BaseModel):
         return cls(
             conn_id=conn_id,
             project=extra.get("project") or (key or {}).get("project_id"),
-            key_json=json.dumps(key) if key else None,
+            keyfile_dict=json.dumps(key) if key else None,
             scopes=scopes or DEFAULT_SCOPES,
             impersonation_chain=parse_impersonation_chain(extra.get("impersonation_chain")),
         )
 
     def secrets(self) -> list[str]:
         """Values to mask: the key JSON and, separately, its private key."""
-        if not self.key_json:
+        if not self.keyfile_dict:
             return []
-        text = self.key_json.get_secret_value()
+        text = self.keyfile_dict.get_secret_value()
         return [text, *(v for k, v in json.loads(text).items() if k in ("private_key", "private_key_id") and v)]
 
     def credentials(self, impersonation_chain: str | Sequence[str] | None = None) -> Credentials | None:
@@ -101,10 +101,10 @@ class GoogleCloudCredentials(BaseModel):
         )
 
     def _source_credentials(self, need_explicit: bool) -> Credentials | None:
-        if self.key_json:
+        if self.keyfile_dict:
             from google.oauth2 import service_account
 
-            info = json.loads(self.key_json.get_secret_value())
+            info = json.loads(self.keyfile_dict.get_secret_value())
             try:
                 return service_account.Credentials.from_service_account_info(info, scopes=list(self.scopes))
             except ValueError as exc:  # google-auth names the missing fields, never the key material
@@ -166,7 +166,7 @@ def vertex_credentials_values(
 
     A ``google_cloud_platform`` connection (``conn`` itself, or ``gcp_conn`` named by ``gcp_conn_id``)
     means Vertex AI with its credentials and project. A ``gemini_tuning`` connection on Vertex AI
-    keeps its own ``key_json`` (or application-default credentials), now also impersonable.
+    keeps its own ``keyfile_dict`` (or application-default credentials), now also impersonable.
     """
     from gemini_tuning.backends import normalize_backend_name
 
@@ -178,9 +178,9 @@ def vertex_credentials_values(
             what = "impersonation_chain" if chain else "gcp_conn_id"
             raise InvalidInputError(f"Connection `{conn.conn_id}`: `{what}` applies to the vertex_ai backend only.")
         return {}
-    if source is not None and (values.get("key_json") or values.get("access_token")):
+    if source is not None and (values.get("keyfile_dict") or values.get("access_token")):
         raise InvalidInputError(
-            f"Connection `{conn.conn_id}` names gcp_conn_id `{source.conn_id}` and has its own key_json/access_token; "
+            f"Connection `{conn.conn_id}` names gcp_conn_id `{source.conn_id}` and has its own keyfile_dict/access_token; "
             "keep one source of credentials."
         )
     if values.get("access_token"):
@@ -193,7 +193,7 @@ def vertex_credentials_values(
         GoogleCloudCredentials.from_connection(source)
         if source is not None
         else GoogleCloudCredentials(
-            conn_id=conn.conn_id or "", project=values.get("project"), key_json=values.get("key_json")
+            conn_id=conn.conn_id or "", project=values.get("project"), keyfile_dict=values.get("keyfile_dict")
         )
     )
     return {

@@ -46,7 +46,7 @@ def test_key_path_project_and_scopes_extras(key, tmp_path):
 def test_prefixed_extras_from_the_connection_form_are_read(key):
     conn = gcp(extra__google_cloud_platform__keyfile_dict=key, extra__google_cloud_platform__project="p")
     settings = GoogleCloudCredentials.from_connection(conn)
-    assert settings.project == "p" and settings.key_json is not None
+    assert settings.project == "p" and settings.keyfile_dict is not None
 
 
 def test_no_key_means_application_default_credentials(key):
@@ -150,8 +150,8 @@ def test_own_project_wins_over_the_linked_connections(key):
     assert _settings(conn, gcp(keyfile_dict=key, project="theirs")).project == "mine"
 
 
-def test_own_key_json_still_works_and_can_be_impersonated(key):
-    settings = _settings(tuning(backend="vertex_ai", project="p", key_json=key), chain=["a@x", "b@x"])
+def test_own_keyfile_dict_still_works_and_can_be_impersonated(key):
+    settings = _settings(tuning(backend="vertex_ai", project="p", keyfile_dict=key), chain=["a@x", "b@x"])
     credentials = settings.google_cloud.credentials(settings.impersonation_chain)
     assert credentials._target_principal == "b@x" and credentials._delegates == ["a@x"]
 

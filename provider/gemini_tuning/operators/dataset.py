@@ -91,7 +91,9 @@ class ValidateTuningDatasetOperator(BaseOperator):
         from gemini_tuning.contracts.dataset import ValidationReport
         from gemini_tuning.datasets.engine import Options, validate_dataset
         from gemini_tuning.datasets.errors import DatasetValidationError
+        from gemini_tuning.staging_location import check_staging_location
 
+        check_staging_location(self.staging_uri or default_staging_uri())
         options = Options(
             backend=self.backend or self._connection_backend(),
             format=self.format,
@@ -178,8 +180,12 @@ class UploadTuningDatasetOperator(BaseOperator):
         self._result: Any = None
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from gemini_tuning.contracts.dataset import StagedDataset
         from gemini_tuning.datasets.upload import upload_dataset
+        from gemini_tuning.staging_location import check_staging_location
 
+        staged = StagedDataset.parse(self.dataset, argument="dataset").training_dataset_uri
+        check_staging_location(staged, what="staged dataset")
         result = upload_dataset(self.dataset, self.destination_uri)
         self.log.info(
             "%s dataset %s: %s (%s)",

@@ -421,6 +421,7 @@ class CreateTuningJobOperator(TuningJobWaitMixin, BaseOperator):
             eval_curve=[point.model_dump() for point in summary.eval_loss_curve],
         )
         target = ObjectStoragePath(staging_dir) / f"loss_curve-{summary.job_name.rsplit('/', 1)[-1]}.png"
+        target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(png)
         self.log.info("Loss curve written to %s", target)
         return str(target)

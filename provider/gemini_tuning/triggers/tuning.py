@@ -11,6 +11,9 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from gemini_tuning import DEFAULT_CONN_ID
 
+#: Cancel requests that must finish even if the awaiting ``on_kill`` is cancelled.
+_IN_FLIGHT: set[asyncio.Future] = set()
+
 
 class TuningJobTrigger(BaseTrigger):
     """Poll ``job_name`` until it is terminal or the ``deadline`` (epoch seconds) passes.
@@ -174,8 +177,13 @@ class TuningJobTrigger(BaseTrigger):
         """A user killed the deferred task (mark failed/success, clear): cancel the job if this task owns it.
 
         The triggerer calls this only for a user's action, never on its own shutdown or restart.
+        The cancel request is shielded: Airflow 3.3's triggerer cancels the trigger again on every
+        sync (about once a second) until it exits, which would abort a request still in flight.
         """
         if not self.cancel_on_kill:
             self.log.info("Task killed; leaving tuning job %s running (this task does not own it)", self.job_name)
             return
-        await self._cancel(self._hook())
+        request = asyncio.ensure_future(self._cancel(self._hook()))
+        _IN_FLIGHT.add(request)  # the event loop holds tasks weakly
+        request.add_done_callback(_IN_FLIGHT.discard)
+        await asyncio.shield(request)

@@ -109,7 +109,7 @@ def test_pipeline_on_vertex_ai(pipeline, emulator, monkeypatch):
     assert upload["training_dataset_uri"].startswith("gs://tuning-bucket/datasets/")
     assert tune["backend"] == "vertex_ai" and "/endpoints/" in tune["model"]
     assert tune["base_model"].endswith("gemini-2.0-flash-001")  # the backend's default
-    assert tune["loss_curve"] and tune["data_stats"]["example_count"] == upload["example_count"]
+    assert tune["loss_curve"] and tune["data_stats"]["example_count"] == upload["train_count"]
     # the checkpoint of the recommended epoch is served, evaluated and promoted
     picked = xcom(dagrun, "pick_checkpoint")
     chosen = next(c for c in tune["checkpoints"] if c["epoch"] == tune["recommended_epoch_count"])

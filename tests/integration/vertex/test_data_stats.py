@@ -15,13 +15,20 @@ from tests.helpers import next_number_examples, stat
 from tests.integration.operators.test_tuning_operators import FakeTI, run_dag
 from tests.integration.vertex.helpers import vertex_op
 
-EMPTY_ANSWERS = (3, 17, 30)  # 1-based lines whose answer is empty: the service drops them
+LONG = (3, 17, 30)  # 1-based lines longer than the service's token limit: it drops them
+TOKEN_LIMIT = 50
+
+
+@pytest.fixture(autouse=True)
+def small_token_limit(emulator, monkeypatch):
+    """The service drops examples over its token limit: what local validation cannot know."""
+    monkeypatch.setattr(emulator.settings, "example_token_limit", TOKEN_LIMIT)
 
 
 def examples():
     rows = next_number_examples(40)
-    for line in EMPTY_ANSWERS:
-        rows[line - 1]["output"] = ""
+    for line in LONG:
+        rows[line - 1]["text_input"] = "count on from this number " * 20 + str(line)
     return rows
 
 
@@ -33,9 +40,9 @@ def test_summary_carries_the_normalized_stats(vertex_conn, emulator):
     summary = make_op(vertex_conn, emulator).execute({"ti": FakeTI()})
     stats = summary["data_stats"]
     assert stats["example_count"] == 40
-    assert stats["truncated_example_count"] == 3 and stats["truncated_example_indices"] == list(EMPTY_ANSWERS)
+    assert stats["truncated_example_count"] == 3 and stats["truncated_example_indices"] == list(LONG)
     assert stats["dropped_example_count"] == 3
-    assert [d["index"] for d in stats["dropped_examples"]] == list(EMPTY_ANSWERS)
+    assert [d["index"] for d in stats["dropped_examples"]] == list(LONG)
     assert all(d["reason"] for d in stats["dropped_examples"])
     assert stats["tuning_step_count"] == 2 * 10  # ceil(37 kept / 4) per epoch
     assert stats["billable_token_count"] > 0
