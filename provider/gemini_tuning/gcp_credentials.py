@@ -178,7 +178,8 @@ def vertex_credentials_values(
             what = "impersonation_chain" if chain else "gcp_conn_id"
             raise InvalidInputError(f"Connection `{conn.conn_id}`: `{what}` applies to the vertex_ai backend only.")
         return {}
-    if source is not None and (values.get("keyfile_dict") or values.get("access_token")):
+    borrowed = source is not None and source is not conn  # named by gcp_conn_id
+    if borrowed and (values.get("keyfile_dict") or values.get("access_token")):
         raise InvalidInputError(
             f"Connection `{conn.conn_id}` names gcp_conn_id `{source.conn_id}` and has its own keyfile_dict/access_token; "
             "keep one source of credentials."
