@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
+import pytest
+
 from gemini_tuning import lineage
+from gemini_tuning.exceptions import InvalidInputError
+from gemini_tuning.operators.dataset import ValidateTuningDatasetOperator
 
 REPORT = {
     "ok": True,
@@ -187,3 +193,18 @@ def test_evaluate_on_start_and_with_a_plain_model_name():
     result = lineage.evaluation_lineage("tunedModels/t-1", "file:///held/out.jsonl", None)
     assert names(result.inputs) == [("gemini://generativelanguage", "tunedModels/t-1"), ("file", "/held/out.jsonl")]
     assert lineage.evaluation_lineage("tunedModels/t-1", [{"text_input": "a", "output": "b"}], None).outputs == []
+
+
+def test_operators_report_through_their_openlineage_methods(tmp_path):
+    """The methods are one-liners over this module; a refused dataset still reports its counts."""
+    source = tmp_path / "tickets.jsonl"
+    rows = [{"text_input": f"q{i}", "output": f"a{i}"} for i in range(30)] + [{"text_input": "no answer"}] * 5
+    source.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    op = ValidateTuningDatasetOperator(
+        task_id="validate", source=str(source), backend="gemini_api", staging_uri=f"file://{tmp_path}/staging"
+    )
+    assert names(op.get_openlineage_facets_on_start().inputs) == [("file", str(source))]
+    with pytest.raises(InvalidInputError):
+        op.execute({})
+    refused = op.get_openlineage_facets_on_complete(None).inputs[0].inputFacets["geminiTuningDatasetValidation"]
+    assert (refused.total, refused.valid, refused.rejected) == (35, 30, 5)
