@@ -319,3 +319,5 @@ class TuningJobSpec(BaseModel):
     kms_key_name: str | None = None
     #: ``full`` or ``adapter`` (Vertex ``TUNING_MODE_FULL`` / ``TUNING_MODE_PEFT_ADAPTER``)
     tuning_mode: str | None = None
+    #: further google-genai ``CreateTuningJobConfig`` fields (Vertex AI; see tuning_config.py)
+    tuning_job_config: dict[str, Any] = Field(default_factory=dict)

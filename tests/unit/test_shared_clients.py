@@ -95,7 +95,12 @@ def test_triggers_on_one_connection_share_one_client_and_a_change_gives_a_new_on
 def test_a_herd_of_hooks_waits_for_one_connection_lookup_and_one_build(builds, monkeypatch):
     lookups = []
     load = GeminiTuningHook._load_settings
-    monkeypatch.setattr(GeminiTuningHook, "_load_settings", staticmethod(lambda conn: lookups.append(1) or load(conn)))
+
+    def counted_load(self, conn, gcp_conn=None):
+        lookups.append(1)
+        return load(self, conn, gcp_conn)
+
+    monkeypatch.setattr(GeminiTuningHook, "_load_settings", counted_load)
 
     async def herd():
         return await asyncio.gather(*(GeminiTuningHook(CONN_ID).aget_client() for _ in range(50)))

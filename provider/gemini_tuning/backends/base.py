@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from gemini_tuning.exceptions import InvalidInputError
+from gemini_tuning.tuning_config import check_tuning_job_config
 
 if TYPE_CHECKING:
     from google import genai
@@ -146,6 +147,7 @@ class TuningBackend(ABC):
             )
         if spec.labels and not caps.labels:
             raise InvalidInputError(f"`labels` are not supported by {caps.label}; tuned models there have none.")
+        check_tuning_job_config(spec.tuning_job_config, caps.name)
         for field in ("service_account", "kms_key_name", "tuning_mode"):
             if getattr(spec, field) and not caps.enterprise_fields:
                 raise InvalidInputError(f"`{field}` is not supported by {caps.label}; it is a Vertex AI field.")

@@ -20,6 +20,7 @@ from gemini_tuning.models import (
     TuningDataStats,
     TuningJob,
 )
+from gemini_tuning.tuning_config import check_tuning_job_config
 
 if TYPE_CHECKING:
     from google import genai
@@ -90,18 +91,12 @@ class VertexAIBackend(TuningBackend):
         )
 
     def _credentials(self) -> Any:
-        scopes = ["https://www.googleapis.com/auth/cloud-platform"]
-        if self.settings.keyfile_dict:
-            import json
-
-            from google.oauth2 import service_account
-
-            info = json.loads(self.settings.keyfile_dict.get_secret_value())
-            return service_account.Credentials.from_service_account_info(info, scopes=scopes)
         if self.settings.access_token:
             from google.oauth2.credentials import Credentials
 
             return Credentials(token=self.settings.access_token.get_secret_value())
+        if self.settings.google_cloud:  # a key (this connection's or a google_cloud_platform one's), impersonation
+            return self.settings.google_cloud.credentials(self.settings.impersonation_chain)
         return None  # google-genai falls back to application-default credentials
 
     @property
@@ -165,6 +160,7 @@ class VertexAIBackend(TuningBackend):
         if spec.job_id:
             labels[AIRFLOW_JOB_ID_LABEL] = spec.job_id
         config = types.CreateTuningJobConfig(
+            **check_tuning_job_config(spec.tuning_job_config, self.capabilities.name),
             tuned_model_display_name=spec.display_name,
             description=spec.description,
             epoch_count=hp.epoch_count,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -26,6 +26,7 @@ from gemini_tuning.exceptions import (
     TuningJobTimeout,
     translate_errors,
 )
+from gemini_tuning.gcp_credentials import linked_gcp_conn_id
 from gemini_tuning.hooks import clients
 from gemini_tuning.models import Hyperparameters, JobState, TrainingMetrics, TuningJob, TuningJobSpec
 
@@ -39,6 +40,9 @@ class GeminiTuningHook(BaseHook):
     """Tune, inspect, cancel and query Gemini models on the Gemini API or Vertex AI.
 
     :param gemini_conn_id: a connection of type ``gemini_tuning``; its ``backend`` extra picks the service.
+        A ``google_cloud_platform`` connection works too (Vertex AI with its credentials and project).
+    :param impersonation_chain: Vertex AI: a service account to impersonate, or a chain of them (the
+        last is impersonated), as in the Google provider.
     """
 
     conn_name_attr = "gemini_conn_id"
@@ -46,9 +50,15 @@ class GeminiTuningHook(BaseHook):
     conn_type = CONN_TYPE
     hook_name = "Gemini Tuning"
 
-    def __init__(self, gemini_conn_id: str = DEFAULT_CONN_ID, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        gemini_conn_id: str = DEFAULT_CONN_ID,
+        impersonation_chain: str | Sequence[str] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.gemini_conn_id = gemini_conn_id
+        self.impersonation_chain = impersonation_chain
         self._settings: ConnectionSettings | None = None
         # the shared clients this hook got (kept: a hook outliving a connection change keeps its own)
         self._sync_client: genai.Client | None = None
@@ -58,7 +68,9 @@ class GeminiTuningHook(BaseHook):
     @property
     def settings(self) -> ConnectionSettings:
         if self._settings is None:
-            self._settings = self._load_settings(self.get_connection(self.gemini_conn_id))
+            conn = self.get_connection(self.gemini_conn_id)
+            gcp_conn_id = linked_gcp_conn_id(conn)
+            self._settings = self._load_settings(conn, gcp_conn_id and self.get_connection(gcp_conn_id))
         return self._settings
 
     async def aload_settings(self) -> ConnectionSettings:
@@ -69,30 +81,38 @@ class GeminiTuningHook(BaseHook):
         that ask for the same connection while a lookup is in flight share it (see ``clients``).
         """
         if self._settings is None:
-            self._settings = await clients.shared_lookup(self.gemini_conn_id, self._aread_settings)
+            # hooks asking for the same settings while a lookup is in flight share it
+            key = self.gemini_conn_id
+            if self.impersonation_chain:
+                key += f"#impersonate={self.impersonation_chain!r}"
+            self._settings = await clients.shared_lookup(key, self._aread_settings)
         return self._settings
 
     async def _aread_settings(self) -> ConnectionSettings:
+        conn = await self._aget_connection(self.gemini_conn_id)
+        gcp_conn_id = linked_gcp_conn_id(conn)
+        gcp_conn = gcp_conn_id and await self._aget_connection(gcp_conn_id)
+        return await asyncio.to_thread(self._load_settings, conn, gcp_conn)  # may read a key file
+
+    async def _aget_connection(self, conn_id: str) -> Any:
         from airflow.sdk.exceptions import AirflowNotFoundException
 
         try:
-            conn = await self.aget_connection(self.gemini_conn_id)
+            return await self.aget_connection(conn_id)
         except AirflowNotFoundException:
-            self.log.debug("Async lookup of %s failed; trying the sync lookup", self.gemini_conn_id)
+            self.log.debug("Async lookup of %s failed; trying the sync lookup", conn_id)
             try:
-                conn = await asyncio.to_thread(self.get_connection, self.gemini_conn_id)
+                return await asyncio.to_thread(self.get_connection, conn_id)
             except AirflowNotFoundException:
                 raise InvalidInputError(
-                    f"Connection {self.gemini_conn_id!r} is not defined where this runs (the triggerer): "
+                    f"Connection {conn_id!r} is not defined where this runs (the triggerer): "
                     "define it for the triggerer too (same secrets backend, variables or metadata DB)."
                 ) from None
-        return self._load_settings(conn)
 
-    @staticmethod
-    def _load_settings(conn: Any) -> ConnectionSettings:
+    def _load_settings(self, conn: Any, gcp_conn: Any = None) -> ConnectionSettings:
         from airflow.sdk.log import mask_secret
 
-        settings = ConnectionSettings.from_connection(conn)
+        settings = ConnectionSettings.from_connection(conn, gcp_conn or None, self.impersonation_chain)
         for secret in settings.secrets():
             mask_secret(secret)
         return settings

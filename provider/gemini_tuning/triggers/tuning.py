@@ -54,6 +54,7 @@ class TuningJobTrigger(BaseTrigger):
         cancel_on_timeout: bool = False,
         cancel_on_kill: bool = False,
         job_url: str | None = None,
+        impersonation_chain: str | list[str] | None = None,
         hard_deadline: float | None = None,
         pause_while_queued: bool = False,
         data_limits: dict[str, Any] | None = None,
@@ -67,6 +68,7 @@ class TuningJobTrigger(BaseTrigger):
         self.cancel_on_timeout = cancel_on_timeout
         self.cancel_on_kill = cancel_on_kill
         self.job_url = job_url
+        self.impersonation_chain = impersonation_chain  # account names, not credentials
         self.hard_deadline = hard_deadline
         self.pause_while_queued = pause_while_queued
         self.data_limits = data_limits
@@ -83,6 +85,7 @@ class TuningJobTrigger(BaseTrigger):
                 "cancel_on_timeout": self.cancel_on_timeout,
                 "cancel_on_kill": self.cancel_on_kill,
                 "job_url": self.job_url,
+                "impersonation_chain": self.impersonation_chain,
                 "hard_deadline": self.hard_deadline,
                 "pause_while_queued": self.pause_while_queued,
                 "data_limits": self.data_limits,
@@ -92,7 +95,7 @@ class TuningJobTrigger(BaseTrigger):
     def _hook(self):
         from gemini_tuning.hooks.gemini_tuning import GeminiTuningHook
 
-        return GeminiTuningHook(gemini_conn_id=self.gemini_conn_id)
+        return GeminiTuningHook(gemini_conn_id=self.gemini_conn_id, impersonation_chain=self.impersonation_chain)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         from gemini_tuning.exceptions import TransientServiceError
