@@ -95,6 +95,7 @@ def evaluation(model: str, tuned: float = 0.9, baseline: float = 0.2, **override
         },
         "dataset": "file:///staging/abc/validation.jsonl",
         "prompt_template": "Classify: {ticket}",
+        "primary_metric": "exact_match",
         "gates": {"passed": tuned >= 0.8, "reasons": [] if tuned >= 0.8 else [f"exact_match: tuned {tuned} < 0.8"]},
         "results_uri": None,
         "report_uri": None,

@@ -47,6 +47,7 @@ class Evaluation(BaseModel):
     task: TaskRef
     model: str | None = None
     baseline_model: str | None = None
+    job_name: str | None = None
     examples: int | None = None
     succeeded: int | None = None
     failed: int | None = None

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from gemini_tuning.contracts.dataset import ValidationReport
+from gemini_tuning.contracts.evaluation import EvaluationSummary
 from gemini_tuning.contracts.tuning import TuningSummary
 from gemini_tuning.exceptions import GeminiTuningError
 from gemini_tuning.links import JOB_NAME_KEY, JOB_URL_KEY
@@ -157,31 +158,31 @@ def _time(value: str | None) -> datetime | None:
 
 
 def evaluation_from(task: TaskRef, returned: Any) -> Evaluation | None:
+    """An evaluate task's ``EvaluationSummary``; ``None`` when there is none this provider can read."""
     value = _mapping(returned)
-    if value is None or not isinstance(value.get("metrics"), dict):
+    if value is None:
         return None
-    gates = value.get("gates") if isinstance(value.get("gates"), dict) else {}
-    metrics = {
-        str(name): Metric.model_validate(scores)
-        for name, scores in value["metrics"].items()
-        if isinstance(scores, dict)
-    }
-    gated = [name for name in gates.get("min_scores") or {} if name in metrics]
+    try:
+        summary = EvaluationSummary.parse(value, argument="return_value")
+    except GeminiTuningError:
+        return None
+    metrics = {name: Metric.model_validate(scores.model_dump()) for name, scores in summary.metrics.items()}
     return Evaluation(
         task=task,
-        model=value.get("model"),
-        baseline_model=value.get("baseline_model"),
-        examples=value.get("examples"),
-        succeeded=value.get("succeeded"),
-        failed=value.get("failed"),
+        model=summary.model,
+        baseline_model=summary.baseline_model,
+        job_name=summary.job_name,
+        examples=summary.examples,
+        succeeded=summary.succeeded,
+        failed=summary.failed,
         metrics=metrics,
-        headline=(gated or list(metrics) or [None])[0],
-        passed=gates.get("passed"),
-        reasons=[str(reason) for reason in gates.get("reasons") or []],
-        dataset=value.get("dataset"),
-        prompt_template=value.get("prompt_template"),
-        results_uri=value.get("results_uri"),
-        report_uri=value.get("report_uri"),
+        headline=summary.primary_metric if summary.primary_metric in metrics else next(iter(metrics), None),
+        passed=summary.gates.passed,
+        reasons=summary.gates.reasons,
+        dataset=summary.dataset,
+        prompt_template=summary.prompt_template,
+        results_uri=summary.results_uri,
+        report_uri=summary.report_uri,
     )
 
 
@@ -214,7 +215,7 @@ def evaluation_for(job: Job, evaluations: list[Evaluation]) -> Evaluation | None
     """The evaluation of ``job``'s model in the same run; the only one when the run has just one."""
     names = {job.model, job.tuned_model} - {None}
     for evaluation in evaluations:
-        if evaluation.model in names:
+        if (evaluation.job_name and evaluation.job_name == job.job_name) or evaluation.model in names:
             return evaluation
     return evaluations[0] if len(evaluations) == 1 else None
 
@@ -222,7 +223,10 @@ def evaluation_for(job: Job, evaluations: list[Evaluation]) -> Evaluation | None
 def job_for(evaluation: Evaluation, jobs: list[Job]) -> Job | None:
     """The job whose model ``evaluation`` scored; the only one when the run has just one."""
     for job in jobs:
-        if evaluation.model in {job.model, job.tuned_model} - {None}:
+        if (evaluation.job_name and evaluation.job_name == job.job_name) or evaluation.model in {
+            job.model,
+            job.tuned_model,
+        } - {None}:
             return job
     return jobs[0] if len(jobs) == 1 else None
 

@@ -60,13 +60,20 @@ def test_a_job_with_only_its_name_is_asked_about_and_a_sensor_result_is_read_as_
     )
 
 
-def test_the_headline_metric_is_the_first_gated_one_else_the_first():
-    value = {"model": "m", "metrics": {"exact_match": {"tuned": 1}, "chrf": {"tuned": 0.5}}, "gates": {}}
-    assert records.evaluation_from(TASK, value).headline == "exact_match"
-    value["gates"] = {"passed": True, "reasons": [], "min_scores": {"chrf": 0.4}}
-    assert records.evaluation_from(TASK, value).headline == "chrf"
+def test_the_headline_metric_is_the_gate_metric_the_summary_names():
+    from tests.ui_helpers import evaluation
+
+    summary = evaluation("tunedModels/x", primary_metric="rouge_l", job_name="tunedModels/x")
+    parsed = records.evaluation_from(TASK, json.dumps(summary))
+    assert (parsed.headline, parsed.headline_metric.tuned, parsed.passed, parsed.job_name) == (
+        "rouge_l",
+        0.9,
+        True,
+        "tunedModels/x",
+    )
     assert records.evaluation_from(TASK, "not a summary") is None
     assert records.evaluation_from(TASK, {"metrics": "wrong"}) is None
+    assert records.evaluation_from(TASK, {**summary, "schema_version": 9}) is None  # from a newer provider
 
 
 def test_an_evaluation_belongs_to_the_job_whose_model_it_scored():
