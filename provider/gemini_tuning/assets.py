@@ -41,6 +41,9 @@ def resolve_tuned_model_asset(value: Asset | bool | None, *, dag_id: str | None,
 def tuned_model_event_extra(summary: Mapping[str, Any], evaluation: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The JSON-safe ``extra`` of a tuned-model asset event, from the tuning summary (and the evaluation).
 
+    The extra is itself a valid ``TuningSummary`` (job, backend, state, model...), so a consumer can pass
+    it as ``model=`` to ``EvaluateTunedModelOperator``.
+
     ``model`` is what to call (a Vertex AI endpoint or ``tunedModels/...``), with inputs formatted by
     ``prompt_template`` as in training; ``scores`` are the
     evaluation's per-metric ``{tuned, baseline, delta}`` and ``gates_passed`` its verdict, when given.
@@ -50,6 +53,7 @@ def tuned_model_event_extra(summary: Mapping[str, Any], evaluation: Mapping[str,
         "tuned_model": summary.get("tuned_model"),
         "job_name": summary.get("job_name"),
         "backend": summary.get("backend"),
+        "state": summary.get("state"),
         "base_model": summary.get("base_model"),
         "recommended_epoch_count": summary.get("recommended_epoch_count"),
         "prompt_template": summary.get("prompt_template"),

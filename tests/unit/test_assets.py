@@ -14,6 +14,7 @@ from gemini_tuning.assets import (
     tuned_model_event_extra,
     tuned_model_from_events,
 )
+from gemini_tuning.contracts.tuning import TuningSummary
 from gemini_tuning.exceptions import InvalidInputError
 
 SUMMARY = {
@@ -58,11 +59,14 @@ def test_event_extra_after_tuning_and_after_evaluation():
         "tuned_model": "tunedModels/tune-1",
         "job_name": "tunedModels/tune-1",
         "backend": "gemini_api",
+        "state": SUMMARY["state"],
         "base_model": "models/gemini-1.5-flash-001-tuning",
         "recommended_epoch_count": 4,
         "prompt_template": "Q: {question}",
     }
     evaluated = tuned_model_event_extra(SUMMARY, EVALUATION)
+    # a consumer passes the extra as `model=` to the evaluation operator: it must be a valid summary
+    assert TuningSummary.parse(evaluated, argument="model").model == "tunedModels/tune-1"
     assert evaluated["scores"] == EVALUATION["metrics"] and evaluated["gates_passed"] is True
 
 

@@ -27,6 +27,7 @@ def test_pipeline_promotes_then_deploy_dag_smoke_tests_and_serves_the_model(load
         "tuned_model": tune["tuned_model"],
         "job_name": tune["job_name"],
         "backend": "gemini_api",
+        "state": "JOB_STATE_SUCCEEDED",
         "base_model": tune["base_model"],
         "recommended_epoch_count": tune["recommended_epoch_count"],
         "prompt_template": tune["prompt_template"],

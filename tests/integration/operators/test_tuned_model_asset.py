@@ -38,6 +38,7 @@ def test_default_asset_gets_an_event_naming_the_model(gemini_conn, emulator, air
         "tuned_model": summary["tuned_model"],
         "job_name": summary["job_name"],
         "backend": "gemini_api",
+        "state": "JOB_STATE_SUCCEEDED",
         "base_model": "models/gemini-1.5-flash-001-tuning",
         "recommended_epoch_count": summary["recommended_epoch_count"],
         "prompt_template": None,
