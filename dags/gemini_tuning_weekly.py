@@ -46,9 +46,12 @@ with DAG(
 ) as dag:
 
     @task
-    def collect_fresh_tickets(ds=None) -> str:
+    def collect_fresh_tickets(ds=None, dag_run=None) -> str:
         """Append this week's tickets to the source and export the cumulative set."""
         from example_data import stage_tickets
+
+        # a manual run triggered without a logical date has no `ds`: name the batch after the run's date
+        ds = ds or dag_run.run_after.strftime("%Y-%m-%d")
 
         uri, _ = stage_tickets(
             "support_tickets_weekly.db",

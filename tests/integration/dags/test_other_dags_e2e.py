@@ -32,6 +32,16 @@ def test_weekly_run_carries_the_recommended_epochs_to_the_next_week(load_dag):
     assert xcom(second, "validate")["total"] > xcom(first, "validate")["total"]  # fresh tickets were added
 
 
+def test_weekly_manual_run_without_a_logical_date_names_the_batch_after_the_run(load_dag):
+    from types import SimpleNamespace
+
+    dag = load_dag("gemini_tuning_weekly.py", "gemini_tuning_weekly")
+    collect = dag.get_task("collect_fresh_tickets").python_callable
+    run = SimpleNamespace(run_after=datetime(2026, 3, 16, 9, 30, tzinfo=UTC))
+    uri = collect(ds=None, dag_run=run)  # a UI/CLI trigger with no logical date has no `ds`
+    assert uri.endswith("support_tickets_2026-03-16.jsonl")
+
+
 def test_weekly_continuous_tuning_makes_the_next_version_of_the_same_model(load_dag, emulator, monkeypatch):
     from airflow.models.variable import Variable
 
