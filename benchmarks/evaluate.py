@@ -27,6 +27,8 @@ import sys
 import tempfile
 import time
 
+from emulator_process import EmulatorProcess
+
 CONN_ID = "gemini_eval_benchmark"
 API_KEY = "benchmark-key"
 BASE_MODEL = "models/gemini-1.5-flash-001-tuning"
@@ -60,60 +62,6 @@ def set_connection(url: str, retries: int, initial_delay: float, max_delay: floa
         },
     }
     os.environ[f"AIRFLOW_CONN_{CONN_ID.upper()}"] = json.dumps(conn)
-
-
-class ExternalEmulator:
-    """``gemini-tuning emulator`` in a child process, driven through its control endpoint."""
-
-    def __init__(self, tmp: str):
-        import subprocess
-
-        self.ready = os.path.join(tmp, "emulator.url")
-        cli = os.path.join(os.path.dirname(sys.executable), "gemini-tuning")
-        self.process = subprocess.Popen(
-            [
-                cli,
-                "emulator",
-                "--port",
-                "0",
-                "--api-key",
-                API_KEY,
-                "--gcs-root",
-                tmp,
-                "--step-seconds",
-                "0.0005",
-                "--startup-seconds",
-                "0.01",
-                "--ready-file",
-                self.ready,
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-
-    def __enter__(self):
-        deadline = time.monotonic() + 60
-        while not (os.path.exists(self.ready) and open(self.ready).read().strip()):
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the emulator process did not start")
-            time.sleep(0.1)
-        self.url = open(self.ready).read().strip()
-        return self
-
-    def __exit__(self, *exc):
-        self.process.terminate()
-        self.process.wait(10)
-
-    def _control(self, method: str, path: str, body: dict | None = None) -> dict:
-        import httpx
-
-        return httpx.request(method, f"{self.url}/_emulator/{path}", json=body, timeout=30).json()
-
-    def set_faults(self, **faults) -> dict:
-        return self._control("POST", "faults", faults)
-
-    def stats(self) -> dict:
-        return self._control("GET", "stats")
 
 
 def run(examples, model: str, concurrency: int) -> tuple[float, dict]:
@@ -155,7 +103,7 @@ def main() -> int:
         emulator = (
             EmulatorServer(api_key=API_KEY, gcs_root=tmp, step_seconds=0.0005, startup_seconds=0.01)
             if args.in_process
-            else ExternalEmulator(tmp)
+            else EmulatorProcess(tmp, API_KEY, step_seconds=0.0005, startup_seconds=0.01)
         )
         with emulator as server:
             set_connection(server.url, args.retries, args.retry_initial_delay, args.retry_max_delay)

@@ -9,11 +9,13 @@ backend's, see ``CreateTuningJobOperator``).
 * validate: check every row against the backend's limits, apply the prompt template, split off a
   held-out validation set (rejected rows are counted and written out, never dropped silently);
 * upload: hand the staged files to the backend (Gemini API: inline, <= 4 MB; Vertex AI: gs://);
-* tune: submit the job and wait in the triggerer (deferrable), retry-safe;
+* tune: submit the job and wait in the triggerer (deferrable), retry-safe; announce the tuned model
+  as an asset event;
 * pick_checkpoint: on Vertex AI, make the checkpoint of the recommended epoch the model's default
   (the validation loss's plateau), so evaluation and production use it;
 * evaluate: tuned model vs. the base model on the held-out set, with quality gates;
-* promote: record the model in an Airflow Variable and emit an Asset event carrying its name;
+* promote: record the model in an Airflow Variable and emit an Asset event carrying it and its scores
+  (``gemini_tuning_deploy`` is scheduled on it);
 * delete_previous: remove the model promoted before this one.
 """
 
@@ -87,6 +89,7 @@ with DAG(
         deferrable=True,
         poll_interval=float(os.environ.get("GEMINI_TUNING_POLL_INTERVAL", "30")),
         timeout=6 * 3600,
+        tuned_model_asset=True,  # an event on gemini-tuned-model://gemini_tuning_pipeline/tune per tuned model
         gemini_conn_id="{{ params.gemini_conn_id }}",
     )
 
@@ -123,14 +126,12 @@ with DAG(
     @task(outlets=[PROMOTED_MODEL])
     def promote(summary: dict, evaluation: dict, outlet_events=None) -> dict:
         """Make the tuned model the one production reads; hand back the model it replaces."""
+        from gemini_tuning.assets import tuned_model_event_extra
+
         previous = Variable.get(PROMOTED_VARIABLE, default=None)
         model = summary["model"]
         Variable.set(PROMOTED_VARIABLE, model)
-        outlet_events[PROMOTED_MODEL].extra = {
-            "model": model,
-            "job_name": summary["job_name"],
-            "metrics": evaluation["metrics"],
-        }
+        outlet_events[PROMOTED_MODEL].extra = tuned_model_event_extra(summary, evaluation)
         return {"model": model, "previous_model": previous if previous != model else None}
 
     promoted = promote(tuned, evaluate.output)

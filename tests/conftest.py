@@ -23,6 +23,8 @@ os.environ.update(
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{_HOME}/airflow.db",
         "AIRFLOW__CORE__UNIT_TEST_MODE": "True",
         "AIRFLOW__GEMINI_TUNING__STAGING_URI": f"file://{_HOME}/staging",
+        # installed for tests/integration/dags/test_lineage_e2e.py, which enables it for itself
+        "AIRFLOW__OPENLINEAGE__DISABLED": "True",
     }
 )
 # Airflow puts the DAGs folder (the bundle) on sys.path when it parses and runs DAGs; the example DAGs'

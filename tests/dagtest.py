@@ -47,3 +47,39 @@ def xcom(dagrun, task_id: str, key: str = "return_value") -> Any:
         except json.JSONDecodeError:
             return value
     return value
+
+
+def asset_events(asset_name: str) -> list:
+    """The AssetEvent rows of the asset named ``asset_name``, oldest first."""
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        events = (
+            session.query(AssetEvent)
+            .join(AssetModel, AssetEvent.asset_id == AssetModel.id)
+            .filter(AssetModel.name == asset_name)
+            .order_by(AssetEvent.timestamp)
+            .all()
+        )
+        session.expunge_all()
+        return events
+
+
+def run_dag_on_asset_events(dag, events: list, **kwargs):
+    """``dag.test()`` a run that consumed ``events``, as the scheduler creates one for an asset-scheduled DAG."""
+    from unittest import mock
+
+    import airflow.models.dagrun as dagrun_module
+    from airflow.models.asset import AssetEvent
+
+    create = dagrun_module.get_or_create_dagrun
+
+    def create_consuming(*, session, **run_kwargs):
+        dagrun = create(session=session, **run_kwargs)
+        dagrun.consumed_asset_events.extend(session.get(AssetEvent, event.id) for event in events)
+        session.commit()
+        return dagrun
+
+    with mock.patch.object(dagrun_module, "get_or_create_dagrun", create_consuming):
+        return run_dag(dag, **kwargs)

@@ -141,6 +141,12 @@ def get_provider_info() -> dict:
                         "description": "A short-lived token instead of a key (any value for the emulator).",
                         "schema": {"type": ["string", "null"], "format": "password"},
                     },
+                    "gcp_conn_id": {
+                        "label": "Google Cloud connection (Vertex AI)",
+                        "description": "Use the credentials and project of this google_cloud_platform "
+                        "connection, e.g. google_cloud_default, instead of a key here.",
+                        "schema": {"type": ["string", "null"]},
+                    },
                     "base_url": {
                         "label": "Base URL override",
                         "description": "For the emulator or a proxy, e.g. http://127.0.0.1:8085",

@@ -11,6 +11,7 @@ from pydantic import BaseModel, SecretStr, ValidationError, field_validator
 from gemini_tuning import CONN_TYPE
 from gemini_tuning.backends import DEFAULT_BACKEND, backend_for, capabilities_for, normalize_backend_name
 from gemini_tuning.exceptions import TRANSIENT_HTTP_STATUSES, InvalidInputError
+from gemini_tuning.gcp_credentials import GoogleCloudCredentials, is_gcp_connection, vertex_credentials_values
 
 if TYPE_CHECKING:
     from google import genai
@@ -38,6 +39,12 @@ class ConnectionSettings(BaseModel):
     retries: int = 5
     retry_initial_delay: float = 1.0
     retry_max_delay: float = 30.0
+    #: a ``google_cloud_platform`` connection whose credentials and project Vertex AI uses
+    gcp_conn_id: str | None = None
+    #: Vertex AI credentials: that connection's, or this one's ``key_json`` (see gcp_credentials.py)
+    google_cloud: GoogleCloudCredentials | None = None
+    #: service accounts to impersonate (the operator's ``impersonation_chain``)
+    impersonation_chain: tuple[str, ...] = ()
 
     @field_validator("backend", mode="before")
     @classmethod
@@ -45,18 +52,26 @@ class ConnectionSettings(BaseModel):
         return normalize_backend_name(value)
 
     @classmethod
-    def from_connection(cls, conn: Any) -> ConnectionSettings:
-        """Read a connection; a wrong type or a bad extra is one :class:`InvalidInputError` line."""
-        if conn.conn_type and conn.conn_type != CONN_TYPE:
+    def from_connection(
+        cls, conn: Any, gcp_conn: Any = None, impersonation_chain: str | list[str] | None = None
+    ) -> ConnectionSettings:
+        """Read a connection; a wrong type or a bad extra is one :class:`InvalidInputError` line.
+
+        ``conn`` is a ``gemini_tuning`` connection, or a ``google_cloud_platform`` one (Vertex AI);
+        ``gcp_conn`` is the connection its ``gcp_conn_id`` names.
+        """
+        if conn.conn_type and conn.conn_type != CONN_TYPE and not is_gcp_connection(conn):
             raise InvalidInputError(
                 f"Connection {conn.conn_id!r} is of type {conn.conn_type!r}; the Gemini tuning provider needs a "
-                f"connection of type {CONN_TYPE!r} (API key as password, `backend` and the rest in the extra)."
+                f"connection of type {CONN_TYPE!r} (API key as password, `backend` and the rest in the extra) "
+                "or a google_cloud_platform one."
             )
         extra = dict(conn.extra_dejson or {})
         # Tolerate the UI's legacy ``extra__gemini_tuning__field`` prefix.
         extra = {k.removeprefix("extra__gemini_tuning__"): v for k, v in extra.items()}
         _read_deprecated_keyfile(extra)
         values = {k: v for k, v in extra.items() if k in cls.model_fields and v not in (None, "")}
+        values.pop("google_cloud", None)
         if isinstance(values.get(KEYFILE_EXTRA), dict):
             values[KEYFILE_EXTRA] = json.dumps(values[KEYFILE_EXTRA])
         if conn.password:
@@ -65,6 +80,7 @@ class ConnectionSettings(BaseModel):
             scheme = conn.schema or "http"
             port = f":{conn.port}" if conn.port else ""
             values["base_url"] = f"{scheme}://{conn.host}{port}"
+        values.update(vertex_credentials_values(conn, values, gcp_conn, impersonation_chain))
         try:
             return cls(**values)
         except ValidationError as exc:
@@ -76,7 +92,8 @@ class ConnectionSettings(BaseModel):
         return self.api_version or capabilities_for(self.backend).default_api_version
 
     def secrets(self) -> list[str]:
-        return [s.get_secret_value() for s in (self.api_key, self.keyfile_dict, self.access_token) if s]
+        own = [s.get_secret_value() for s in (self.api_key, self.keyfile_dict, self.access_token) if s]
+        return own + (self.google_cloud.secrets() if self.google_cloud else [])
 
     def http_options(self) -> dict[str, Any]:
         """google-genai ``HttpOptions`` as a dict: base URL, version, timeout (ms) and retry policy."""

@@ -114,6 +114,7 @@ def translate_errors(secrets: list[str] | tuple[str, ...] = (), url: str | None 
 
     ``url`` (the base URL tried) is named in transport errors such as "connection refused".
     """
+    from google.auth import exceptions as auth_errors
     from google.genai import errors
 
     try:
@@ -121,12 +122,30 @@ def translate_errors(secrets: list[str] | tuple[str, ...] = (), url: str | None 
     except errors.APIError as exc:
         message = _scrub(str(exc.message or exc), secrets)
         raise service_error(message, http_status=exc.code, status=exc.status) from None
+    except auth_errors.GoogleAuthError as exc:  # getting a token: a key, ADC, impersonation
+        raise _credentials_error(exc, secrets) from None
     except (OSError, TimeoutError) as exc:
         raise _transport_error(exc, secrets, url) from None
     except Exception as exc:
         if type(exc).__module__.startswith(("httpx", "httpcore", "aiohttp")):  # neither OSError nor TimeoutError
             raise _transport_error(exc, secrets, url) from None
         raise
+
+
+def _credentials_error(exc: Exception, secrets) -> GeminiTuningError:
+    """No credentials at all is a configuration error; a refused or failed token request a service error."""
+    from google.auth import exceptions as auth_errors
+
+    detail = _scrub(str(exc.args[0]) if exc.args else str(exc), secrets)
+    if isinstance(exc, auth_errors.DefaultCredentialsError):
+        return InvalidInputError(
+            f"No usable Google Cloud credentials: {detail}. Set `key_path` or `keyfile_dict` on the Google Cloud "
+            "connection (or on a gemini_tuning one), or configure application-default credentials."
+        )
+    message = f"Could not get a Google Cloud access token ({type(exc).__name__}): {detail}"
+    if isinstance(exc, auth_errors.TransportError) or getattr(exc, "retryable", False):
+        return TransientServiceError(message)
+    return ServiceError(message, http_status=401, status="UNAUTHENTICATED")
 
 
 def _transport_error(exc: BaseException, secrets, url: str | None) -> TransientServiceError:

@@ -281,8 +281,8 @@ class TuningJob(BaseModel):
             parts.append(f"epoch {self.completed_epoch_count}/{self.hyperparameters.epoch_count} done")
         if self.completed_percent is not None:
             parts.append(f"{self.completed_percent:.1f}% complete")
-        if self.completed_steps is not None and self.total_steps:
-            parts.append(f"step {self.completed_steps}/{self.total_steps}")
+        if self.completed_steps is not None:
+            parts.append(f"step {self.completed_steps}" + (f"/{self.total_steps}" if self.total_steps else ""))
         if self.snapshots:
             last = self.snapshots[-1]
             epochs = f"/{self.hyperparameters.epoch_count}" if self.hyperparameters.epoch_count else ""
@@ -319,3 +319,5 @@ class TuningJobSpec(BaseModel):
     kms_key_name: str | None = None
     #: ``full`` or ``adapter`` (Vertex ``TUNING_MODE_FULL`` / ``TUNING_MODE_PEFT_ADAPTER``)
     tuning_mode: str | None = None
+    #: further google-genai ``CreateTuningJobConfig`` fields (Vertex AI; see tuning_config.py)
+    tuning_job_config: dict[str, Any] = Field(default_factory=dict)

@@ -9,6 +9,7 @@ still-running job when the task fails or is killed. Whether a task may cancel th
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
 from gemini_tuning.exceptions import (
@@ -100,6 +101,7 @@ class TuningJobWaitMixin:
 
     hook: GeminiTuningHook
     gemini_conn_id: str
+    impersonation_chain: str | Sequence[str] | None = None
     timeout: float | None
     cancel_on_kill: bool = False
     #: the ``timeout`` clock stops while the job waits for quota or capacity (``execution_timeout`` never does)
@@ -140,6 +142,7 @@ class TuningJobWaitMixin:
                 cancel_on_timeout=self.owns_job,
                 cancel_on_kill=self.owns_job and self.cancel_on_kill,
                 job_url=job_url,
+                impersonation_chain=self.impersonation_chain,
             ),
             method_name="execute_complete",
         )

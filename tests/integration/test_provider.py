@@ -54,6 +54,7 @@ def test_providers_manager_knows_the_connection_type_and_form():
     assert widgets["extra__gemini_tuning__keyfile_dict"].is_sensitive
     assert widgets["extra__gemini_tuning__access_token"].is_sensitive
     assert not widgets["extra__gemini_tuning__backend"].is_sensitive
+    assert not widgets["extra__gemini_tuning__gcp_conn_id"].is_sensitive
     behaviour = manager.field_behaviours["gemini_tuning"]
     assert behaviour["relabeling"]["password"] == "API key (Gemini API)"
     assert "host" in behaviour["hidden_fields"]
@@ -134,12 +135,13 @@ def test_pypi_classifiers_declare_an_airflow_provider():
 def test_connection_of_the_wrong_type_says_what_is_expected():
     from airflow.sdk import Connection
 
-    conn = Connection(conn_id="gcp", conn_type="google_cloud_platform")
+    conn = Connection(conn_id="aws", conn_type="aws")
     with pytest.raises(InvalidInputError) as info:
         ConnectionSettings.from_connection(conn)
     assert str(info.value) == (
-        "Connection 'gcp' is of type 'google_cloud_platform'; the Gemini tuning provider needs a connection of "
-        "type 'gemini_tuning' (API key as password, `backend` and the rest in the extra)."
+        "Connection 'aws' is of type 'aws'; the Gemini tuning provider needs a connection of "
+        "type 'gemini_tuning' (API key as password, `backend` and the rest in the extra) "
+        "or a google_cloud_platform one."
     )
 
 

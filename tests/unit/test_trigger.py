@@ -10,6 +10,7 @@ import pytest
 
 from gemini_tuning.exceptions import ServiceError, TransientServiceError
 from gemini_tuning.models import JobState, TuningJob
+from gemini_tuning.triggers import tuning
 from gemini_tuning.triggers.tuning import TuningJobTrigger
 
 NAME = "tunedModels/t-1"
@@ -25,12 +26,14 @@ class ScriptedHook:
 
     def __init__(self, *polls, cancelled=None, cancel_error=None):
         self.polls = list(polls)
+        self.seen = []  # the state each poll was told the previous one saw
         self.cancels = 0
         self.cancelled = cancelled or job(JobState.CANCELLED)
         self.cancel_error = cancel_error
 
-    async def aget_tuning_job(self, name):
+    async def apoll_tuning_job(self, name, last_state=None):
         assert name == NAME
+        self.seen.append(last_state)
         item = self.polls.pop(0)
         if isinstance(item, Exception):
             raise item
@@ -45,8 +48,12 @@ class ScriptedHook:
 
 @pytest.fixture
 def no_sleep(monkeypatch):
-    """Record the trigger's sleeps instead of waiting; other threads (an emulator's server loop) really sleep."""
+    """Record the trigger's sleeps instead of waiting; other threads (an emulator's server loop) really sleep.
+
+    The first poll's jitter is off (``test_first_poll_is_jittered`` covers it).
+    """
     delays = []
+    monkeypatch.setattr(tuning, "FIRST_POLL_JITTER", 0.0)
     real_sleep = asyncio.sleep
 
     async def fake_sleep(seconds, *args, **kwargs):
@@ -73,9 +80,25 @@ def make(**kwargs) -> TuningJobTrigger:
 
 def test_success(no_sleep):
     done = job(JobState.SUCCEEDED, tuned_model=NAME)
-    events = run(make(), ScriptedHook(job(JobState.RUNNING), done))
+    hook = ScriptedHook(job(JobState.RUNNING), done)
+    events = run(make(), hook)
     assert events == [{"status": "success", "job_name": NAME, "job_url": URL, "job": done.to_xcom()}]
     assert no_sleep == [1.0]
+    assert hook.seen == [None, JobState.RUNNING]  # each poll knows what the previous one saw
+
+
+def test_first_poll_is_jittered(monkeypatch):
+    delays = []
+
+    async def fake_sleep(seconds, *args, **kwargs):
+        delays.append(seconds)
+
+    monkeypatch.setattr(asyncio, "sleep", fake_sleep)
+    for interval in (1.0, 60.0):
+        delays.clear()
+        trigger = TuningJobTrigger(NAME, "conn", poll_interval=interval)
+        run(trigger, ScriptedHook(job(JobState.SUCCEEDED)))
+        assert len(delays) == 1 and 0 < delays[0] <= min(interval, tuning.FIRST_POLL_JITTER)
 
 
 def test_failure_carries_the_service_message(no_sleep):

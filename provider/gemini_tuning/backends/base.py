@@ -11,12 +11,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from gemini_tuning.exceptions import InvalidInputError
+from gemini_tuning.tuning_config import check_tuning_job_config
 
 if TYPE_CHECKING:
     from google import genai
 
     from gemini_tuning.connection import ConnectionSettings
-    from gemini_tuning.models import Hyperparameters, TrainingMetrics, TuningJob, TuningJobSpec
+    from gemini_tuning.models import Hyperparameters, JobState, TrainingMetrics, TuningJob, TuningJobSpec
 
 
 @dataclass(frozen=True)
@@ -146,6 +147,7 @@ class TuningBackend(ABC):
             )
         if spec.labels and not caps.labels:
             raise InvalidInputError(f"`labels` are not supported by {caps.label}; tuned models there have none.")
+        check_tuning_job_config(spec.tuning_job_config, caps.name)
         for field in ("service_account", "kms_key_name", "tuning_mode"):
             if getattr(spec, field) and not caps.enterprise_fields:
                 raise InvalidInputError(f"`{field}` is not supported by {caps.label}; it is a Vertex AI field.")
@@ -174,6 +176,14 @@ class TuningBackend(ABC):
 
     @abstractmethod
     async def aget(self, client: genai.Client, name: str) -> TuningJob: ...
+
+    async def apoll(self, client: genai.Client, name: str, last_state: JobState | None = None) -> TuningJob:
+        """One poll of a job being waited for; ``last_state`` is what the previous poll saw.
+
+        A backend may answer a running job more cheaply than :meth:`aget` (fewer requests, only the
+        latest loss snapshot); a finished job always comes back whole.
+        """
+        return await self.aget(client, name)
 
     @abstractmethod
     def find(self, client: genai.Client, job_id: str) -> TuningJob | None:

@@ -117,6 +117,17 @@ class GeminiApiBackend(TuningBackend):
         operations = (await arest(client, "get", f"{name}/operations", options=_V1BETA)).get("operations") or []
         return self.parse(model, operations[-1] if operations else None)
 
+    async def apoll(self, client: genai.Client, name: str, last_state: JobState | None = None) -> TuningJob:
+        """The model alone answers "still running?": its latest operation (progress, error) is fetched
+        only when the state changed or is terminal, and the loss history is read whole only once done."""
+        model = await arest(client, "get", name, options=_V1BETA)
+        state = _state(model, {})
+        operation = None
+        if state != last_state or state.is_terminal:
+            operations = (await arest(client, "get", f"{name}/operations", options=_V1BETA)).get("operations") or []
+            operation = operations[-1] if operations else None
+        return self.parse(model, operation, history=state.is_terminal)
+
     def find(self, client: genai.Client, job_id: str) -> TuningJob | None:
         try:
             with translate_errors():
@@ -164,17 +175,19 @@ class GeminiApiBackend(TuningBackend):
             return False
         return True
 
-    def parse(self, model: dict[str, Any], operation: dict[str, Any] | None) -> TuningJob:
-        """A ``tunedModels`` resource and its latest operation as a :class:`TuningJob`."""
+    def parse(self, model: dict[str, Any], operation: dict[str, Any] | None, history: bool = True) -> TuningJob:
+        """A ``tunedModels`` resource and its latest operation as a :class:`TuningJob`.
+
+        ``history=False`` keeps only the latest loss snapshot (enough for a progress line).
+        """
         task = model.get("tuningTask") or {}
         hp = task.get("hyperparameters") or {}
         metadata = (operation or {}).get("metadata") or {}
         error = (operation or {}).get("error") or {}
         snapshots = max(task.get("snapshots") or [], metadata.get("snapshots") or [], key=len)
-        remote_state = model.get("state", "STATE_UNSPECIFIED")
-        state = _MODEL_STATES.get(remote_state, JobState.UNSPECIFIED)
-        if remote_state == "CREATING":
-            state = JobState.RUNNING if task.get("startTime") or metadata.get("completedSteps") else JobState.PENDING
+        if not history:
+            snapshots = snapshots[-1:]
+        state = _state(model, metadata)
         return TuningJob(
             name=model["name"],
             backend=CAPABILITIES.name,
@@ -182,7 +195,7 @@ class GeminiApiBackend(TuningBackend):
             display_name=model.get("displayName"),
             base_model=model.get("baseModel") or (model.get("tunedModelSource") or {}).get("baseModel"),
             completed_percent=100.0 if state is JobState.SUCCEEDED else metadata.get("completedPercent"),
-            completed_steps=metadata.get("completedSteps"),
+            completed_steps=metadata.get("completedSteps", snapshots[-1].get("step") if snapshots else None),
             total_steps=metadata.get("totalSteps"),
             snapshots=[
                 Snapshot(
@@ -207,3 +220,12 @@ class GeminiApiBackend(TuningBackend):
             end_time=task.get("completeTime"),
             console_url=self.console_url(model["name"], "https://aistudio.google.com/app/library"),
         )
+
+
+def _state(model: dict[str, Any], metadata: dict[str, Any]) -> JobState:
+    """The job's state from the model (CREATING is RUNNING once training started), metadata helping."""
+    task = model.get("tuningTask") or {}
+    remote_state = model.get("state", "STATE_UNSPECIFIED")
+    if remote_state == "CREATING":
+        return JobState.RUNNING if task.get("startTime") or metadata.get("completedSteps") else JobState.PENDING
+    return _MODEL_STATES.get(remote_state, JobState.UNSPECIFIED)

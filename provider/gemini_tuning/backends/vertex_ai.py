@@ -20,6 +20,7 @@ from gemini_tuning.models import (
     TuningDataStats,
     TuningJob,
 )
+from gemini_tuning.tuning_config import check_tuning_job_config
 
 if TYPE_CHECKING:
     from google import genai
@@ -90,18 +91,12 @@ class VertexAIBackend(TuningBackend):
         )
 
     def _credentials(self) -> Any:
-        scopes = ["https://www.googleapis.com/auth/cloud-platform"]
-        if self.settings.keyfile_dict:
-            import json
-
-            from google.oauth2 import service_account
-
-            info = json.loads(self.settings.keyfile_dict.get_secret_value())
-            return service_account.Credentials.from_service_account_info(info, scopes=scopes)
         if self.settings.access_token:
             from google.oauth2.credentials import Credentials
 
             return Credentials(token=self.settings.access_token.get_secret_value())
+        if self.settings.google_cloud:  # a key (this connection's or a google_cloud_platform one's), impersonation
+            return self.settings.google_cloud.credentials(self.settings.impersonation_chain)
         return None  # google-genai falls back to application-default credentials
 
     @property
@@ -165,6 +160,7 @@ class VertexAIBackend(TuningBackend):
         if spec.job_id:
             labels[AIRFLOW_JOB_ID_LABEL] = spec.job_id
         config = types.CreateTuningJobConfig(
+            **check_tuning_job_config(spec.tuning_job_config, self.capabilities.name),
             tuned_model_display_name=spec.display_name,
             description=spec.description,
             epoch_count=hp.epoch_count,
@@ -198,6 +194,11 @@ class VertexAIBackend(TuningBackend):
 
     async def aget(self, client: genai.Client, name: str) -> TuningJob:
         return self.parse(await client.aio.tunings.get(name=name))
+
+    async def apoll(self, client: genai.Client, name: str, last_state: JobState | None = None) -> TuningJob:
+        """A Vertex job is small (no loss history on the resource), and a running one's detailed state,
+        completed epochs and data stats drive the trigger (quota clock, data limits): read it whole."""
+        return await self.aget(client, name)
 
     def find(self, client: genai.Client, job_id: str) -> TuningJob | None:
         jobs = self.list(client, filter=f'labels.{AIRFLOW_JOB_ID_LABEL}="{job_id}"', page_size=100)
@@ -240,11 +241,6 @@ class VertexAIBackend(TuningBackend):
         stats = job.tuning_data_stats.supervised_tuning_data_stats if job.tuning_data_stats else None
         adapter = hp.adapter_size.value.removeprefix("ADAPTER_SIZE_") if hp and hp.adapter_size else None
         state = JobState(job.state.value) if job.state else JobState.UNSPECIFIED
-        _, project, _, location, _, job_id = (job.name or "//////").split("/")[:6]
-        console = (
-            f"https://console.cloud.google.com/vertex-ai/generative/language/locations/{location}"
-            f"/tuning/tuningJob/{job_id}/monitor?project={project}"
-        )
         return TuningJob(
             name=job.name,
             backend=CAPABILITIES.name,
@@ -267,7 +263,7 @@ class VertexAIBackend(TuningBackend):
             start_time=iso(job.start_time),
             end_time=iso(job.end_time),
             labels=dict(job.labels or {}),
-            console_url=self.console_url(job.name, console),
+            console_url=self._console_url(job.name),
             detailed_state=(
                 job.tuning_job_state.value.removeprefix("TUNING_JOB_STATE_")
                 if job.tuning_job_state and state is JobState.RUNNING
@@ -285,6 +281,14 @@ class VertexAIBackend(TuningBackend):
             service_account=job.service_account,
             kms_key_name=job.encryption_spec.kms_key_name if job.encryption_spec else None,
             tuning_mode=_tuning_mode(job),
+        )
+
+    def _console_url(self, name: str | None) -> str:
+        _, project, _, location, _, job_id = (name or "//////").split("/")[:6]
+        return self.console_url(
+            name,
+            f"https://console.cloud.google.com/vertex-ai/generative/language/locations/{location}"
+            f"/tuning/tuningJob/{job_id}/monitor?project={project}",
         )
 
     def set_default_checkpoint(self, client: genai.Client, tuned_model: str, checkpoint_id: str) -> dict[str, Any]:

@@ -7,9 +7,8 @@ does while parsing DAG files — stays cheap.
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -27,7 +26,9 @@ from gemini_tuning.exceptions import (
     TuningJobTimeout,
     translate_errors,
 )
-from gemini_tuning.models import Hyperparameters, TrainingMetrics, TuningJob, TuningJobSpec
+from gemini_tuning.gcp_credentials import linked_gcp_conn_id
+from gemini_tuning.hooks import clients
+from gemini_tuning.models import Hyperparameters, JobState, TrainingMetrics, TuningJob, TuningJobSpec
 
 if TYPE_CHECKING:
     from google import genai
@@ -39,6 +40,9 @@ class GeminiTuningHook(BaseHook):
     """Tune, inspect, cancel and query Gemini models on the Gemini API or Vertex AI.
 
     :param gemini_conn_id: a connection of type ``gemini_tuning``; its ``backend`` extra picks the service.
+        A ``google_cloud_platform`` connection works too (Vertex AI with its credentials and project).
+    :param impersonation_chain: Vertex AI: a service account to impersonate, or a chain of them (the
+        last is impersonated), as in the Google provider.
     """
 
     conn_name_attr = "gemini_conn_id"
@@ -46,46 +50,69 @@ class GeminiTuningHook(BaseHook):
     conn_type = CONN_TYPE
     hook_name = "Gemini Tuning"
 
-    def __init__(self, gemini_conn_id: str = DEFAULT_CONN_ID, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        gemini_conn_id: str = DEFAULT_CONN_ID,
+        impersonation_chain: str | Sequence[str] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.gemini_conn_id = gemini_conn_id
+        self.impersonation_chain = impersonation_chain
         self._settings: ConnectionSettings | None = None
+        # the shared clients this hook got (kept: a hook outliving a connection change keeps its own)
+        self._sync_client: genai.Client | None = None
+        self._async_client: tuple[asyncio.AbstractEventLoop, genai.Client] | None = None
 
     # -- connection ---------------------------------------------------------------------
     @property
     def settings(self) -> ConnectionSettings:
         if self._settings is None:
-            self._settings = self._load_settings(self.get_connection(self.gemini_conn_id))
+            conn = self.get_connection(self.gemini_conn_id)
+            gcp_conn_id = linked_gcp_conn_id(conn)
+            self._settings = self._load_settings(conn, gcp_conn_id and self.get_connection(gcp_conn_id))
         return self._settings
 
     async def aload_settings(self) -> ConnectionSettings:
         """Read the connection without blocking the event loop (for triggers).
 
         Airflow 3.3's in-process ``dags test`` runner cannot look a connection stored in the
-        metadata DB up asynchronously; then the synchronous lookup runs in a thread instead.
+        metadata DB up asynchronously; then the synchronous lookup runs in a thread instead. Hooks
+        that ask for the same connection while a lookup is in flight share it (see ``clients``).
         """
         if self._settings is None:
-            from airflow.sdk.exceptions import AirflowNotFoundException
-
-            try:
-                conn = await self.aget_connection(self.gemini_conn_id)
-            except AirflowNotFoundException:
-                self.log.debug("Async lookup of %s failed; trying the sync lookup", self.gemini_conn_id)
-                try:
-                    conn = await asyncio.to_thread(self.get_connection, self.gemini_conn_id)
-                except AirflowNotFoundException:
-                    raise InvalidInputError(
-                        f"Connection {self.gemini_conn_id!r} is not defined where this runs (the triggerer): "
-                        "define it for the triggerer too (same secrets backend, variables or metadata DB)."
-                    ) from None
-            self._settings = self._load_settings(conn)
+            # hooks asking for the same settings while a lookup is in flight share it
+            key = self.gemini_conn_id
+            if self.impersonation_chain:
+                key += f"#impersonate={self.impersonation_chain!r}"
+            self._settings = await clients.shared_lookup(key, self._aread_settings)
         return self._settings
 
-    @staticmethod
-    def _load_settings(conn: Any) -> ConnectionSettings:
+    async def _aread_settings(self) -> ConnectionSettings:
+        conn = await self._aget_connection(self.gemini_conn_id)
+        gcp_conn_id = linked_gcp_conn_id(conn)
+        gcp_conn = gcp_conn_id and await self._aget_connection(gcp_conn_id)
+        return await asyncio.to_thread(self._load_settings, conn, gcp_conn)  # may read a key file
+
+    async def _aget_connection(self, conn_id: str) -> Any:
+        from airflow.sdk.exceptions import AirflowNotFoundException
+
+        try:
+            return await self.aget_connection(conn_id)
+        except AirflowNotFoundException:
+            self.log.debug("Async lookup of %s failed; trying the sync lookup", conn_id)
+            try:
+                return await asyncio.to_thread(self.get_connection, conn_id)
+            except AirflowNotFoundException:
+                raise InvalidInputError(
+                    f"Connection {conn_id!r} is not defined where this runs (the triggerer): "
+                    "define it for the triggerer too (same secrets backend, variables or metadata DB)."
+                ) from None
+
+    def _load_settings(self, conn: Any, gcp_conn: Any = None) -> ConnectionSettings:
         from airflow.sdk.log import mask_secret
 
-        settings = ConnectionSettings.from_connection(conn)
+        settings = ConnectionSettings.from_connection(conn, gcp_conn or None, self.impersonation_chain)
         for secret in settings.secrets():
             mask_secret(secret)
         return settings
@@ -104,9 +131,15 @@ class GeminiTuningHook(BaseHook):
         return self.backend.capabilities
 
     @cached_property
+    def _client_key(self) -> clients.ClientKey:
+        return clients.ClientKey.of(self.settings)
+
+    @property
     def client(self) -> genai.Client:
-        _quiet_transport_loggers()
-        return self.settings.build_client()
+        """The process's client for this connection's settings, shared with every other hook (see ``clients``)."""
+        if self._sync_client is None:
+            self._sync_client = clients.get_client(self._client_key, self.settings, self.gemini_conn_id)
+        return self._sync_client
 
     def get_conn(self) -> genai.Client:
         return self.client
@@ -262,20 +295,31 @@ class GeminiTuningHook(BaseHook):
 
     # -- async (triggers, evaluation) ---------------------------------------------------
     async def aget_client(self) -> genai.Client:
-        """The client, built off the event loop the first time (credential loading may block).
+        """The running loop's client for this connection's settings, shared with every other hook and trigger.
 
-        google-genai's async transport binds to the event loop that first uses it: use one hook per
-        ``asyncio.run``.
+        Built off the event loop the first time (credential loading may block), once however many ask.
         """
-        if "client" not in self.__dict__:
-            await self.aload_settings()
-            await asyncio.to_thread(lambda: self.client)
-        return self.client
+        loop = asyncio.get_running_loop()
+        if self._async_client is None or self._async_client[0] is not loop:
+            settings = await self.aload_settings()
+            client = await clients.aget_client(self._client_key, settings, self.gemini_conn_id)
+            self._async_client = (loop, client)
+        return self._async_client[1]
 
     async def aget_tuning_job(self, name: str) -> TuningJob:
         client = await self.aget_client()
         with self._remote():
             return await self.backend.aget(client, name)
+
+    async def apoll_tuning_job(self, name: str, last_state: JobState | None = None) -> TuningJob:
+        """One poll of a job being waited for (triggers): cheaper than :meth:`aget_tuning_job` while it runs.
+
+        ``last_state`` is the state the previous poll saw. On the Gemini API a running job costs one
+        request and carries only its latest loss snapshot; a finished job comes back whole.
+        """
+        client = await self.aget_client()
+        with self._remote():
+            return await self.backend.apoll(client, name, last_state)
 
     async def acancel_tuning_job(self, name: str) -> TuningJob:
         client = await self.aget_client()
@@ -302,11 +346,3 @@ class GeminiTuningHook(BaseHook):
             True,
             f"Connected to {where} ({self.backend_name}); listing tuning jobs works ({len(jobs)} on the first page).",
         )
-
-
-def _quiet_transport_loggers() -> None:
-    """One INFO line per HTTP request drowns the task log; keep them unless the user set a level."""
-    for name in ("httpx", "httpx2", "google_genai._api_client", "google_genai.models"):
-        logger = logging.getLogger(name)
-        if logger.level == logging.NOTSET:
-            logger.setLevel(logging.WARNING)

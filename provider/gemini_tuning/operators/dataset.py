@@ -85,6 +85,7 @@ class ValidateTuningDatasetOperator(BaseOperator):
         self.deduplicate = deduplicate
         self.staging_uri = staging_uri
         self.max_reported_problems = max_reported_problems
+        self._report: dict[str, Any] | None = None  # for lineage, also when the dataset is refused
 
     def execute(self, context: Context) -> dict[str, Any]:
         from gemini_tuning.contracts.dataset import ValidationReport
@@ -107,6 +108,7 @@ class ValidateTuningDatasetOperator(BaseOperator):
             max_reported_problems=self.max_reported_problems,
         )
         report = validate_dataset(self.source, options, staging_uri=self.staging_uri or default_staging_uri())
+        self._report = report
         for warning in report["warnings"]:
             self.log.warning("%s", warning)
         if not report["ok"]:
@@ -123,6 +125,17 @@ class ValidateTuningDatasetOperator(BaseOperator):
             report["validation_dataset_uri"],
         )
         return ValidationReport.parse(report).to_xcom()
+
+    # -- OpenLineage (imported only when the OpenLineage provider asks) -------------------------
+    def get_openlineage_facets_on_start(self):
+        from gemini_tuning.lineage import validation_lineage
+
+        return validation_lineage(self.source)
+
+    def get_openlineage_facets_on_complete(self, task_instance):
+        from gemini_tuning.lineage import validation_lineage
+
+        return validation_lineage(self.source, self._report)
 
     def _connection_backend(self) -> str:
         from airflow.sdk.exceptions import AirflowNotFoundException
@@ -164,6 +177,7 @@ class UploadTuningDatasetOperator(BaseOperator):
         super().__init__(**kwargs)
         self.dataset = dataset
         self.destination_uri = destination_uri
+        self._result: Any = None
 
     def execute(self, context: Context) -> dict[str, Any]:
         from gemini_tuning.contracts.dataset import StagedDataset
@@ -180,4 +194,16 @@ class UploadTuningDatasetOperator(BaseOperator):
             result.training_dataset_uri,
             "uploaded" if result.uploaded else "already in place",
         )
+        self._result = result
         return result.to_xcom()
+
+    # -- OpenLineage (imported only when the OpenLineage provider asks) -------------------------
+    def get_openlineage_facets_on_start(self):
+        from gemini_tuning.lineage import upload_lineage
+
+        return upload_lineage(self.dataset)
+
+    def get_openlineage_facets_on_complete(self, task_instance):
+        from gemini_tuning.lineage import upload_lineage
+
+        return upload_lineage(self.dataset, self._result)

@@ -53,7 +53,8 @@ class EvaluateTunedModelOperator(BaseOperator):
     :param max_examples: evaluate only the first N examples.
     :param output_uri: folder for ``results.jsonl`` and ``report.md`` (default: under the staging location,
         ``{[gemini_tuning] staging_uri}/evaluations/{dag_id}/{run_id}/{task_id}``).
-    :param gemini_conn_id: a ``gemini_tuning`` connection.
+    :param gemini_conn_id: a ``gemini_tuning`` connection (or a ``google_cloud_platform`` one, Vertex AI).
+    :param impersonation_chain: Vertex AI: a service account (or chain) to impersonate, as in the Google provider.
     :return: the :class:`~gemini_tuning.contracts.evaluation.EvaluationSummary` (XCom), pushed even when a
         gate fails.
     """
@@ -68,6 +69,7 @@ class EvaluateTunedModelOperator(BaseOperator):
         "checkpoints",
         "output_uri",
         "gemini_conn_id",
+        "impersonation_chain",
     )
     template_fields_renderers = {"model": "json", "dataset": "json", "min_scores": "json", "generation_config": "json"}
     ui_color = "#fce8e6"
@@ -90,6 +92,7 @@ class EvaluateTunedModelOperator(BaseOperator):
         max_examples: int | None = None,
         output_uri: str | None = None,
         gemini_conn_id: str = DEFAULT_CONN_ID,
+        impersonation_chain: str | Sequence[str] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -108,12 +111,14 @@ class EvaluateTunedModelOperator(BaseOperator):
         self.max_examples = max_examples
         self.output_uri = output_uri
         self.gemini_conn_id = gemini_conn_id
+        self.impersonation_chain = impersonation_chain
+        self._summary: EvaluationSummary | None = None  # for lineage, also when a gate fails
 
     @cached_property
     def hook(self) -> GeminiTuningHook:
         from gemini_tuning.hooks.gemini_tuning import GeminiTuningHook
 
-        return GeminiTuningHook(gemini_conn_id=self.gemini_conn_id)
+        return GeminiTuningHook(gemini_conn_id=self.gemini_conn_id, impersonation_chain=self.impersonation_chain)
 
     def execute(self, context: Context) -> dict[str, Any]:
         from gemini_tuning.evaluation.scoring import build_summary, score_rows
@@ -123,6 +128,7 @@ class EvaluateTunedModelOperator(BaseOperator):
         rows = score_rows(plan, outcomes)
         summary = build_summary(plan, rows)
         self._write_outputs(context, plan, summary, rows)
+        self._summary = summary
         self._log_summary(summary)
         self._enforce_gates(context, summary)
         return summary.to_xcom()
@@ -243,3 +249,14 @@ class EvaluateTunedModelOperator(BaseOperator):
             + "\n".join(f"  - {reason}" for reason in summary.gates.reasons)
             + f"\nReport: {summary.report_uri}"
         )
+
+    # -- OpenLineage (imported only when the OpenLineage provider asks) -------------------------
+    def get_openlineage_facets_on_start(self):
+        from gemini_tuning.lineage import evaluation_lineage
+
+        return evaluation_lineage(self.model, self.dataset, self.baseline_model)
+
+    def get_openlineage_facets_on_complete(self, task_instance):
+        from gemini_tuning.lineage import evaluation_lineage
+
+        return evaluation_lineage(self.model, self.dataset, self.baseline_model, self._summary)

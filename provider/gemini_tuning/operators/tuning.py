@@ -12,9 +12,10 @@ from collections.abc import Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseOperator, conf
+from airflow.sdk import Asset, BaseOperator, conf
 
 from gemini_tuning import DEFAULT_CONN_ID
+from gemini_tuning.assets import resolve_tuned_model_asset, tuned_model_event_extra
 from gemini_tuning.links import JOB_NAME_KEY, JOB_URL_KEY, TuningJobLink
 from gemini_tuning.waiting import TuningJobWaitMixin, killed_by_user
 
@@ -74,6 +75,11 @@ class CreateTuningJobOperator(TuningJobWaitMixin, BaseOperator):
         account the job runs as, the Cloud KMS key (CMEK, in the job's region) that encrypts the job,
         model and endpoints, and ``full`` or ``adapter`` tuning. Checked before any request.
     :param plot_loss_curve: write a PNG of the loss curve next to the staged dataset.
+    :param tuning_job_config: Vertex AI: further google-genai ``CreateTuningJobConfig`` fields the
+        arguments above do not name, checked against the SDK's model before any request.
+    :param tuned_model_asset: emit an asset event for the tuned model when the job succeeds: ``True``
+        for ``Asset("gemini-tuned-model://<dag_id>/<task_id>")``, or an ``Asset`` (see docs/example-dags.md).
+    :param impersonation_chain: Vertex AI: a service account (or chain) to impersonate, as in the Google provider.
     """
 
     template_fields: Sequence[str] = (
@@ -95,9 +101,11 @@ class CreateTuningJobOperator(TuningJobWaitMixin, BaseOperator):
         "tuning_mode",
         "job_id",
         "prompt_template",
+        "tuning_job_config",
         "gemini_conn_id",
+        "impersonation_chain",
     )
-    template_fields_renderers = {"training_dataset": "json", "labels": "json"}
+    template_fields_renderers = {"training_dataset": "json", "labels": "json", "tuning_job_config": "json"}
     operator_extra_links = (TuningJobLink(),)
     ui_color = "#d2e3fc"
     owns_job = True
@@ -134,10 +142,17 @@ class CreateTuningJobOperator(TuningJobWaitMixin, BaseOperator):
         kms_key_name: str | None = None,
         tuning_mode: str | None = None,
         plot_loss_curve: bool = True,
+        tuning_job_config: dict[str, Any] | None = None,
+        tuned_model_asset: Asset | bool | None = None,
         gemini_conn_id: str = DEFAULT_CONN_ID,
+        impersonation_chain: str | Sequence[str] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        dag_id = self.dag_id if self.has_dag() else None
+        self.tuned_model_asset = resolve_tuned_model_asset(tuned_model_asset, dag_id=dag_id, task_id=self.task_id)
+        if self.tuned_model_asset:
+            self.outlets = [*self.outlets, self.tuned_model_asset]
         self.base_model = base_model
         self.training_dataset = training_dataset
         self.pre_tuned_model = pre_tuned_model
@@ -167,7 +182,11 @@ class CreateTuningJobOperator(TuningJobWaitMixin, BaseOperator):
         self.kms_key_name = kms_key_name
         self.tuning_mode = tuning_mode
         self.plot_loss_curve = plot_loss_curve
+        self.tuning_job_config = tuning_job_config
         self.gemini_conn_id = gemini_conn_id
+        self.impersonation_chain = impersonation_chain
+        self._job: TuningJob | None = None
+        self._summary: dict[str, Any] | None = None
         self._job_name: str | None = None
         self._job_url: str | None = None
         self._ti: Any = None
@@ -177,7 +196,7 @@ class CreateTuningJobOperator(TuningJobWaitMixin, BaseOperator):
     def hook(self) -> GeminiTuningHook:
         from gemini_tuning.hooks.gemini_tuning import GeminiTuningHook
 
-        return GeminiTuningHook(gemini_conn_id=self.gemini_conn_id)
+        return GeminiTuningHook(gemini_conn_id=self.gemini_conn_id, impersonation_chain=self.impersonation_chain)
 
     # -- submit ---------------------------------------------------------------------------
     def execute(self, context: Context) -> dict[str, Any]:
@@ -195,7 +214,7 @@ class CreateTuningJobOperator(TuningJobWaitMixin, BaseOperator):
             return job.to_xcom()
         if not job.done and self.deferrable:
             self.defer_until_done(job.name, context, self.poll_interval, job_url=job.console_url)
-        return self._result(self._wait(job, context), dataset)
+        return self._result(self._wait(job, context), dataset, context)
 
     def _wait(self, job: TuningJob, context: Context) -> TuningJob:
         """Poll in the worker; the owner cancels at ``timeout`` and ``execution_timeout``."""
@@ -307,6 +326,7 @@ class CreateTuningJobOperator(TuningJobWaitMixin, BaseOperator):
             ),
             job_id=self.job_id or job_id_for(ti.dag_id, ti.task_id, ti.run_id, getattr(ti, "map_index", -1)),
             labels=self.labels or {},
+            tuning_job_config=self.tuning_job_config or {},
             export_last_checkpoint_only=self.export_last_checkpoint_only,
             service_account=self.service_account or None,
             kms_key_name=self.kms_key_name or None,
@@ -342,9 +362,13 @@ class CreateTuningJobOperator(TuningJobWaitMixin, BaseOperator):
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
         self._ti = context["ti"]
         job = self.job_from_event(event, context)
-        return self._result(job, self._dataset(load_examples=False))
+        return self._result(job, self._dataset(load_examples=False), context)
 
-    def _result(self, job: TuningJob, dataset) -> dict[str, Any]:
+    def finished(self, job: TuningJob) -> TuningJob:
+        self._job = job  # for lineage, also when the job failed
+        return super().finished(job)
+
+    def _result(self, job: TuningJob, dataset, context: Context) -> dict[str, Any]:
         from gemini_tuning.contracts.tuning import TuningSummary
         from gemini_tuning.exceptions import GateFailed
 
@@ -367,7 +391,10 @@ class CreateTuningJobOperator(TuningJobWaitMixin, BaseOperator):
             summary.recommended_epoch_count,
             summary.recommended_epoch_source or "no loss curve",
         )
-        return summary.to_xcom()
+        self._summary = summary.to_xcom()
+        if self.tuned_model_asset:
+            context["outlet_events"][self.tuned_model_asset].extra = tuned_model_event_extra(self._summary)
+        return self._summary
 
     def _can_plot(self, warn: bool) -> bool:
         """``plot_loss_curve`` and matplotlib installed (checked before submitting, with one warning)."""
@@ -420,6 +447,22 @@ class CreateTuningJobOperator(TuningJobWaitMixin, BaseOperator):
             return
         self._cancel("a user killed the task")
 
+    # -- OpenLineage (imported only when the OpenLineage provider asks) -------------------------
+    def get_openlineage_facets_on_start(self):
+        from gemini_tuning.lineage import tuning_lineage
+
+        return tuning_lineage(self.training_dataset, validation_dataset=self.validation_dataset)
+
+    def get_openlineage_facets_on_complete(self, task_instance):
+        from gemini_tuning.lineage import tuning_lineage
+
+        return tuning_lineage(self.training_dataset, validation_dataset=self.validation_dataset, summary=self._summary)
+
+    def get_openlineage_facets_on_failure(self, task_instance):
+        from gemini_tuning.lineage import tuning_lineage
+
+        return tuning_lineage(self.training_dataset, validation_dataset=self.validation_dataset, job=self._job)
+
 
 def _raise(exc: Exception):
     raise exc
@@ -432,28 +475,45 @@ class CancelTuningJobOperator(BaseOperator):
     still being created, which stops training (see docs/tuning-jobs.md).
     """
 
-    template_fields: Sequence[str] = ("job_name", "gemini_conn_id")
+    template_fields: Sequence[str] = ("job_name", "gemini_conn_id", "impersonation_chain")
 
-    def __init__(self, *, job_name: str, gemini_conn_id: str = DEFAULT_CONN_ID, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        job_name: str,
+        gemini_conn_id: str = DEFAULT_CONN_ID,
+        impersonation_chain: str | Sequence[str] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.job_name = job_name
         self.gemini_conn_id = gemini_conn_id
+        self.impersonation_chain = impersonation_chain
 
     def execute(self, context: Context) -> dict[str, Any]:
         from gemini_tuning.hooks.gemini_tuning import GeminiTuningHook
 
-        return GeminiTuningHook(gemini_conn_id=self.gemini_conn_id).cancel_tuning_job(self.job_name).to_xcom()
+        hook = GeminiTuningHook(gemini_conn_id=self.gemini_conn_id, impersonation_chain=self.impersonation_chain)
+        return hook.cancel_tuning_job(self.job_name).to_xcom()
 
 
 class DeleteTunedModelOperator(BaseOperator):
     """Delete a tuned model, e.g. the previous week's; a model that is already gone is success."""
 
-    template_fields: Sequence[str] = ("model_name", "gemini_conn_id")
+    template_fields: Sequence[str] = ("model_name", "gemini_conn_id", "impersonation_chain")
 
-    def __init__(self, *, model_name: str | None, gemini_conn_id: str = DEFAULT_CONN_ID, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        model_name: str | None,
+        gemini_conn_id: str = DEFAULT_CONN_ID,
+        impersonation_chain: str | Sequence[str] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.model_name = model_name
         self.gemini_conn_id = gemini_conn_id
+        self.impersonation_chain = impersonation_chain
 
     def execute(self, context: Context) -> bool:
         from gemini_tuning.hooks.gemini_tuning import GeminiTuningHook
@@ -461,7 +521,8 @@ class DeleteTunedModelOperator(BaseOperator):
         if not self.model_name:
             self.log.info("No model to delete.")
             return False
-        return GeminiTuningHook(gemini_conn_id=self.gemini_conn_id).delete_tuned_model(self.model_name)
+        hook = GeminiTuningHook(gemini_conn_id=self.gemini_conn_id, impersonation_chain=self.impersonation_chain)
+        return hook.delete_tuned_model(self.model_name)
 
 
 def tuned_model_name(value: Any, argument: str) -> str:
@@ -491,7 +552,7 @@ class SetDefaultCheckpointOperator(BaseOperator):
         endpoint to call (the promoted checkpoint's).
     """
 
-    template_fields: Sequence[str] = ("tuned_model", "checkpoint_id", "gemini_conn_id")
+    template_fields: Sequence[str] = ("tuned_model", "checkpoint_id", "gemini_conn_id", "impersonation_chain")
     template_fields_renderers = {"tuned_model": "json", "checkpoint_id": "json"}
 
     def __init__(
@@ -500,12 +561,14 @@ class SetDefaultCheckpointOperator(BaseOperator):
         tuned_model: Any,
         checkpoint_id: Any,
         gemini_conn_id: str = DEFAULT_CONN_ID,
+        impersonation_chain: str | Sequence[str] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.tuned_model = tuned_model
         self.checkpoint_id = checkpoint_id
         self.gemini_conn_id = gemini_conn_id
+        self.impersonation_chain = impersonation_chain
 
     def execute(self, context: Context) -> dict[str, Any]:
         from gemini_tuning.contracts.tuning import CheckpointChoice
@@ -513,7 +576,8 @@ class SetDefaultCheckpointOperator(BaseOperator):
 
         name = tuned_model_name(self.tuned_model, "tuned_model")
         checkpoint_id = CheckpointChoice.checkpoint_id_of(self.checkpoint_id)
-        model = GeminiTuningHook(gemini_conn_id=self.gemini_conn_id).set_default_checkpoint(name, checkpoint_id)
+        hook = GeminiTuningHook(gemini_conn_id=self.gemini_conn_id, impersonation_chain=self.impersonation_chain)
+        model = hook.set_default_checkpoint(name, checkpoint_id)
         endpoint = next(
             (d.get("endpoint") for d in model.get("deployedModels") or [] if d.get("checkpointId") == checkpoint_id),
             None,

@@ -29,7 +29,7 @@ class TuningJobSensor(TuningJobWaitMixin, BaseSensorOperator):
     as the deadline. A sensor never cancels the job it watches: not at its timeout, not when killed.
     """
 
-    template_fields: Sequence[str] = ("job_name", "gemini_conn_id")
+    template_fields: Sequence[str] = ("job_name", "gemini_conn_id", "impersonation_chain")
     owns_job = False
     timeout_error = TuningJobSensorTimeout
 
@@ -38,19 +38,21 @@ class TuningJobSensor(TuningJobWaitMixin, BaseSensorOperator):
         *,
         job_name: str,
         gemini_conn_id: str = DEFAULT_CONN_ID,
+        impersonation_chain: str | Sequence[str] | None = None,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.job_name = job_name
         self.gemini_conn_id = gemini_conn_id
+        self.impersonation_chain = impersonation_chain
         self.deferrable = deferrable
 
     @cached_property
     def hook(self) -> GeminiTuningHook:
         from gemini_tuning.hooks.gemini_tuning import GeminiTuningHook
 
-        return GeminiTuningHook(gemini_conn_id=self.gemini_conn_id)
+        return GeminiTuningHook(gemini_conn_id=self.gemini_conn_id, impersonation_chain=self.impersonation_chain)
 
     def execute(self, context: Context) -> Any:
         if not self.deferrable:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
@@ -13,6 +14,11 @@ from gemini_tuning import DEFAULT_CONN_ID
 
 #: Cancel requests that must finish even if the awaiting ``on_kill`` is cancelled.
 _IN_FLIGHT: set[asyncio.Future] = set()
+
+if TYPE_CHECKING:
+    from gemini_tuning.models import JobState
+
+FIRST_POLL_JITTER = 10.0  # seconds at most; spreads a restarted triggerer's first polls
 
 
 class TuningJobTrigger(BaseTrigger):
@@ -48,6 +54,7 @@ class TuningJobTrigger(BaseTrigger):
         cancel_on_timeout: bool = False,
         cancel_on_kill: bool = False,
         job_url: str | None = None,
+        impersonation_chain: str | list[str] | None = None,
         hard_deadline: float | None = None,
         pause_while_queued: bool = False,
         data_limits: dict[str, Any] | None = None,
@@ -61,6 +68,7 @@ class TuningJobTrigger(BaseTrigger):
         self.cancel_on_timeout = cancel_on_timeout
         self.cancel_on_kill = cancel_on_kill
         self.job_url = job_url
+        self.impersonation_chain = impersonation_chain  # account names, not credentials
         self.hard_deadline = hard_deadline
         self.pause_while_queued = pause_while_queued
         self.data_limits = data_limits
@@ -77,6 +85,7 @@ class TuningJobTrigger(BaseTrigger):
                 "cancel_on_timeout": self.cancel_on_timeout,
                 "cancel_on_kill": self.cancel_on_kill,
                 "job_url": self.job_url,
+                "impersonation_chain": self.impersonation_chain,
                 "hard_deadline": self.hard_deadline,
                 "pause_while_queued": self.pause_while_queued,
                 "data_limits": self.data_limits,
@@ -86,17 +95,19 @@ class TuningJobTrigger(BaseTrigger):
     def _hook(self):
         from gemini_tuning.hooks.gemini_tuning import GeminiTuningHook
 
-        return GeminiTuningHook(gemini_conn_id=self.gemini_conn_id)
+        return GeminiTuningHook(gemini_conn_id=self.gemini_conn_id, impersonation_chain=self.impersonation_chain)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         from gemini_tuning.exceptions import TransientServiceError
-        from gemini_tuning.waiting import job_failure
 
         hook = self._hook()
-        failures, last_poll = 0, time.time()
+        # After a triggerer restart every trigger starts at once: spread the first polls.
+        if jitter := random.uniform(0, min(self.poll_interval, FIRST_POLL_JITTER)):
+            await asyncio.sleep(jitter)
+        failures, last_state, self._last_poll = 0, None, time.time()
         while True:
             try:
-                job = await hook.aget_tuning_job(self.job_name)
+                event, last_state = await self._poll(hook, last_state)
             except TransientServiceError as exc:
                 if failures >= self.max_poll_failures:
                     yield self._error(exc)
@@ -117,26 +128,44 @@ class TuningJobTrigger(BaseTrigger):
                 yield self._error(exc)
                 return
             failures = 0
-            self.log.info("%s", job.progress())
-            if job.done:
-                failure = job_failure(job)
-                payload = {"status": "failed", "message": failure.message} if failure else {"status": "success"}
-                yield self._event(**payload, job=job.to_xcom())
+            if event is not None:
+                yield event
                 return
-            if self.data_limits and job.data_stats and (problem := job.data_stats.limit_exceeded(**self.data_limits)):
-                job = await self._cancel(hook)  # only the task that owns the job sets data_limits
-                yield self._event(status="data_limit", job=job.to_xcom(), message=f"{problem} The job was cancelled.")
-                return
-            now = time.time()
-            if self.pause_while_queued and self.deadline and job.queued:  # the timeout clock stops
-                self.deadline += now - last_poll
-            last_poll = now
-            deadline = min(filter(None, (self.deadline, self.hard_deadline)), default=None)
-            remaining = deadline - now if deadline else None
-            if remaining is not None and remaining <= 0:
-                yield await self._timeout(hook, job)
-                return
+            deadline = self._effective_deadline()
+            remaining = deadline - time.time() if deadline else None
             await asyncio.sleep(min(self.poll_interval, remaining) if remaining is not None else self.poll_interval)
+
+    async def _poll(self, hook, last_state: JobState | None) -> tuple[TriggerEvent | None, JobState]:
+        """Poll once, within the process's cap on polls in flight: the event to fire (if any) and the state seen.
+
+        The job lives only here: only its state stays with the trigger while it sleeps.
+        """
+        from gemini_tuning.hooks.clients import poll_slots
+        from gemini_tuning.waiting import job_failure
+
+        async with poll_slots():
+            job = await hook.apoll_tuning_job(self.job_name, last_state)
+        self.log.info("%s", job.progress())
+        if job.done:
+            failure = job_failure(job)
+            payload = {"status": "failed", "message": failure.message} if failure else {"status": "success"}
+            return self._event(**payload, job=job.to_xcom()), job.state
+        if self.data_limits and job.data_stats and (problem := job.data_stats.limit_exceeded(**self.data_limits)):
+            job = await self._cancel(hook)  # only the task that owns the job sets data_limits
+            message = f"{problem} The job was cancelled."
+            return self._event(status="data_limit", job=job.to_xcom(), message=message), job.state
+        now = time.time()
+        if self.pause_while_queued and self.deadline and job.queued:  # the timeout clock stops
+            self.deadline += now - self._last_poll
+        self._last_poll = now
+        deadline = self._effective_deadline()
+        if deadline is not None and now >= deadline:
+            return await self._timeout(hook, job), job.state
+        return None, job.state
+
+    def _effective_deadline(self) -> float | None:
+        """The earlier of the (queue-paused) ``timeout`` deadline and the wall-clock ``hard_deadline``."""
+        return min(filter(None, (self.deadline, self.hard_deadline)), default=None)
 
     def _error(self, exc: Exception) -> TriggerEvent:
         return self._event(

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.dagtest import run_dag, ti_of, xcom
-from tests.helpers import conn_json, stat
+from tests.dagtest import asset_events, run_dag, ti_of, xcom
+from tests.helpers import VERTEX_PIPELINE_CONF, conn_json, stat
 
 PROMOTED_VARIABLE = "support_ticket_classifier_model"
 DAG_FILE = Path(__file__).resolve().parents[3] / "dags" / "gemini_tuning_pipeline.py"
@@ -54,22 +54,14 @@ def test_pipeline_succeeds_and_promotes(pipeline, emulator, tmp_path):
         > evaluation["metrics"]["normalized_exact_match"]["baseline"]
     )
     assert promote["model"] == tune["model"] == _variable()
-    assert _asset_event_models() == [tune["model"]]
+    assert _asset_event_models(dagrun) == [tune["model"]]
     assert emulator.stats()["jobs_created"]["gemini_api"] == 1
 
 
-def _asset_event_models():
-    from airflow.models.asset import AssetEvent, AssetModel
-    from airflow.utils.session import create_session
-
-    with create_session() as session:
-        events = (
-            session.query(AssetEvent)
-            .join(AssetModel, AssetEvent.asset_id == AssetModel.id)
-            .filter(AssetModel.name == "support_ticket_classifier")
-            .all()
-        )
-        return [event.extra["model"] for event in events]
+def _asset_event_models(dagrun):
+    """The models named by this run's events on the promoted-model asset."""
+    events = asset_events("support_ticket_classifier")
+    return [event.extra["model"] for event in events if event.source_run_id == dagrun.run_id]
 
 
 def test_failing_tuning_job_stops_before_promote(pipeline, emulator, capfd):
@@ -108,7 +100,8 @@ def test_pipeline_on_vertex_ai(pipeline, emulator, monkeypatch):
     """The same DAG on the other backend: the connection alone picks it (and the base model)."""
     monkeypatch.setenv("AIRFLOW_CONN_GEMINI_VERTEX", conn_json("vertex_ai", emulator.url))
     dagrun = run_dag(
-        pipeline, run_conf={"gemini_conn_id": "gemini_vertex", "gcs_destination": "gs://tuning-bucket/datasets"}
+        pipeline,
+        run_conf=VERTEX_PIPELINE_CONF,
     )
     states = {ti.task_id: ti.state for ti in dagrun.get_task_instances()}
     assert set(states.values()) == {"success"}, states
