@@ -41,7 +41,7 @@ class ConnectionSettings(BaseModel):
     retry_max_delay: float = 30.0
     #: a ``google_cloud_platform`` connection whose credentials and project Vertex AI uses
     gcp_conn_id: str | None = None
-    #: Vertex AI credentials: that connection's, or this one's ``key_json`` (see gcp_credentials.py)
+    #: Vertex AI credentials: that connection's, or this one's ``keyfile_dict`` (see gcp_credentials.py)
     google_cloud: GoogleCloudCredentials | None = None
     #: service accounts to impersonate (the operator's ``impersonation_chain``)
     impersonation_chain: tuple[str, ...] = ()
