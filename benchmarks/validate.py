@@ -31,6 +31,7 @@ print(json.dumps({"examples": n, "seconds": time.perf_counter() - t,
 
 VALIDATOR = """
 import json, resource, sys, time
+import gemini_tuning.backends  # the limits; imported once per process, not part of the throughput
 from gemini_tuning.datasets.engine import Options, validate_dataset
 staging = sys.argv[3] if len(sys.argv) > 3 else None
 t = time.perf_counter()

@@ -13,6 +13,7 @@ from datetime import datetime
 
 from airflow.sdk import DAG, Asset, task
 
+from gemini_tuning.backends import backend_of
 from gemini_tuning.operators.dataset import (
     UploadTuningDatasetOperator,
     ValidateTuningDatasetOperator,
@@ -22,7 +23,6 @@ from gemini_tuning.operators.evaluate import EvaluateTunedModelOperator
 from gemini_tuning.operators.tuning import CreateTuningJobOperator
 
 LABELLED_TICKETS = Asset(name="labelled_support_tickets", uri="gemini_tuning://datasets/labelled-support-tickets")
-BASE_MODEL = "models/gemini-1.5-flash-001-tuning"
 
 
 with DAG(
@@ -36,7 +36,7 @@ with DAG(
 
     @task(outlets=[LABELLED_TICKETS])
     def export(outlet_events=None) -> str:
-        from gemini_tuning.example_data import stage_tickets
+        from example_data import stage_tickets
 
         uri, rows = stage_tickets("support_tickets.db", "labelled_support_tickets.jsonl")
         outlet_events[LABELLED_TICKETS].extra = {"uri": uri, "rows": rows}
@@ -51,6 +51,7 @@ with DAG(
     schedule=[LABELLED_TICKETS],
     start_date=datetime(2026, 1, 1),
     catchup=False,
+    user_defined_macros={"backend_of": backend_of},
     tags=["gemini", "tuning", "example", "assets"],
 ):
 
@@ -68,6 +69,7 @@ with DAG(
     validate = ValidateTuningDatasetOperator(
         task_id="validate",
         source=latest_export(),
+        backend="{{ backend_of('gemini_tuning_default') }}",
         input_column="ticket",
         output_column="category",
         on_invalid="skip",
@@ -77,8 +79,7 @@ with DAG(
     upload = UploadTuningDatasetOperator(task_id="upload", dataset=validate.output)
     tune = CreateTuningJobOperator(
         task_id="tune",
-        base_model=BASE_MODEL,
-        training_dataset=upload.output,
+        training_dataset=upload.output,  # base_model: the connection's backend's default
         deferrable=True,
         poll_interval=float(os.environ.get("GEMINI_TUNING_POLL_INTERVAL", "60")),
     )
@@ -86,6 +87,6 @@ with DAG(
         task_id="evaluate",
         model=tune.output,
         dataset=upload.output,
-        baseline_model=BASE_MODEL,
+        baseline_model="{{ ti.xcom_pull(task_ids='tune')['base_model'] }}",
         min_scores={"normalized_exact_match": 0.8},
     )

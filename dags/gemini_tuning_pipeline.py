@@ -1,13 +1,17 @@
 """Tune Gemini to classify support tickets: extract -> validate -> upload -> tune -> evaluate -> promote.
 
-The whole product in one DAG. It runs as is against the emulator (``./scripts/demo``); pointing
-the ``gemini_tuning_default`` connection at Google runs it for real.
+The whole product in one DAG. It runs as is against the emulator (``./scripts/demo``: Vertex AI by
+default); pointing the ``gemini_tuning_default`` connection at Google runs it for real. The
+connection alone picks the backend: nothing below names one (the base model defaults to the
+backend's, see ``CreateTuningJobOperator``).
 
 * extract: seed a SQLite "source system" with support tickets and export them as JSONL;
-* validate: check every row against the Gemini API limits, apply the prompt template, split off a
+* validate: check every row against the backend's limits, apply the prompt template, split off a
   held-out validation set (rejected rows are counted and written out, never dropped silently);
 * upload: hand the staged files to the backend (Gemini API: inline, <= 4 MB; Vertex AI: gs://);
 * tune: submit the job and wait in the triggerer (deferrable), retry-safe;
+* pick_checkpoint: on Vertex AI, make the checkpoint of the recommended epoch the model's default
+  (the validation loss's plateau), so evaluation and production use it;
 * evaluate: tuned model vs. the base model on the held-out set, with quality gates;
 * promote: record the model in an Airflow Variable and emit an Asset event carrying its name;
 * delete_previous: remove the model promoted before this one.
@@ -20,6 +24,7 @@ from datetime import datetime
 
 from airflow.sdk import DAG, Asset, Param, Variable, task
 
+from gemini_tuning.backends import backend_of
 from gemini_tuning.operators.dataset import UploadTuningDatasetOperator, ValidateTuningDatasetOperator
 from gemini_tuning.operators.evaluate import EvaluateTunedModelOperator
 from gemini_tuning.operators.tuning import CreateTuningJobOperator, DeleteTunedModelOperator
@@ -35,11 +40,11 @@ with DAG(
     start_date=datetime(2026, 1, 1),
     catchup=False,
     render_template_as_native_obj=True,
+    user_defined_macros={"backend_of": backend_of},
     tags=["gemini", "tuning", "example"],
     params={
-        "gemini_conn_id": Param("gemini_tuning_default", type="string"),
-        "backend": Param("gemini_api", enum=["gemini_api", "vertex_ai"]),
-        "base_model": Param("models/gemini-1.5-flash-001-tuning", type="string"),
+        "gemini_conn_id": Param("gemini_tuning_default", type="string", description="its backend decides the service"),
+        "base_model": Param("", type="string", description="empty: the backend's default tunable model"),
         "gcs_destination": Param("gs://gemini-tuning-demo/datasets", type="string", description="Vertex AI only"),
         "epoch_count": Param(5, type="integer", minimum=1),
         "ticket_count": Param(240, type="integer", minimum=20),
@@ -51,7 +56,7 @@ with DAG(
     @task
     def extract(params=None) -> str:
         """Seed the source database if needed and export its tickets as JSONL under the staging area."""
-        from gemini_tuning.example_data import stage_tickets
+        from example_data import stage_tickets
 
         uri, rows = stage_tickets("support_tickets.db", "support_tickets.jsonl", count=params["ticket_count"])
         print(f"exported {rows} tickets to {uri}")
@@ -60,7 +65,7 @@ with DAG(
     validate = ValidateTuningDatasetOperator(
         task_id="validate",
         source=extract(),
-        backend="{{ params.backend }}",
+        backend="{{ backend_of(params.gemini_conn_id) }}",
         output_column="category",
         prompt_template=PROMPT,
         on_invalid="skip",
@@ -71,7 +76,7 @@ with DAG(
     upload = UploadTuningDatasetOperator(
         task_id="upload",
         dataset=validate.output,
-        destination_uri="{{ params.gcs_destination if params.backend == 'vertex_ai' else None }}",
+        destination_uri="{{ params.gcs_destination }}",  # the Gemini API takes the data inline and ignores it
     )
     tune = CreateTuningJobOperator(
         task_id="tune",
@@ -84,11 +89,31 @@ with DAG(
         timeout=6 * 3600,
         gemini_conn_id="{{ params.gemini_conn_id }}",
     )
+
+    @task
+    def pick_checkpoint(summary: dict, params=None) -> dict:
+        """Vertex AI: serve the checkpoint of the recommended epoch (the summary, its `model` updated)."""
+        from gemini_tuning.hooks.gemini_tuning import GeminiTuningHook
+
+        chosen = next((c for c in summary["checkpoints"] if c["epoch"] == summary["recommended_epoch_count"]), None)
+        if chosen is None or chosen["checkpoint_id"] == summary["default_checkpoint_id"]:
+            return summary  # Gemini API (no checkpoints), or the default is already the one
+        hook = GeminiTuningHook(gemini_conn_id=params["gemini_conn_id"])
+        hook.set_default_checkpoint(summary["tuned_model"], chosen["checkpoint_id"])
+        print(f"checkpoint {chosen['checkpoint_id']} (epoch {chosen['epoch']}) is now the default")
+        return {
+            **summary,
+            "model": chosen["endpoint"],
+            "endpoint": chosen["endpoint"],
+            "default_checkpoint_id": chosen["checkpoint_id"],
+        }
+
+    tuned = pick_checkpoint(tune.output)
     evaluate = EvaluateTunedModelOperator(
         task_id="evaluate",
-        model=tune.output,
+        model=tuned,
         dataset=upload.output,
-        baseline_model="{{ params.base_model }}",
+        baseline_model="{{ ti.xcom_pull(task_ids='tune')['base_model'] }}",
         min_scores={"normalized_exact_match": "{{ params.min_score }}"},
         require_improvement_over_baseline=True,
         max_failed_fraction=0.0,
@@ -108,7 +133,7 @@ with DAG(
         }
         return {"model": model, "previous_model": previous if previous != model else None}
 
-    promoted = promote(tune.output, evaluate.output)
+    promoted = promote(tuned, evaluate.output)
     evaluate >> promoted
 
     DeleteTunedModelOperator(

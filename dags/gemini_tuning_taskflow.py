@@ -13,19 +13,24 @@ from datetime import datetime
 
 from airflow.sdk import dag, task
 
+from gemini_tuning.backends import backend_of
 from gemini_tuning.operators.dataset import ValidateTuningDatasetOperator
 from gemini_tuning.operators.evaluate import EvaluateTunedModelOperator
 from gemini_tuning.operators.tuning import CreateTuningJobOperator
 
-BASE_MODEL = "models/gemini-1.5-flash-001-tuning"
 
-
-@dag(schedule=None, start_date=datetime(2026, 1, 1), catchup=False, tags=["gemini", "tuning", "example", "taskflow"])
+@dag(
+    schedule=None,
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    user_defined_macros={"backend_of": backend_of},
+    tags=["gemini", "tuning", "example", "taskflow"],
+)
 def gemini_tuning_taskflow():
     # --- the DAG as it was -------------------------------------------------------------
     @task
     def extract_faq() -> list[dict]:
-        from gemini_tuning.example_data import generate_tickets
+        from example_data import generate_tickets
 
         return [{"question": ticket, "answer": category} for ticket, category in generate_tickets(120, seed=7)]
 
@@ -39,6 +44,7 @@ def gemini_tuning_taskflow():
     dataset = ValidateTuningDatasetOperator(
         task_id="validate",
         source=rows,  # an inline list from XCom works as well as a file
+        backend="{{ backend_of('gemini_tuning_default') }}",
         input_column="question",
         output_column="answer",
         on_invalid="skip",
@@ -47,15 +53,17 @@ def gemini_tuning_taskflow():
 
     tuned = CreateTuningJobOperator(
         task_id="tune",
-        base_model=BASE_MODEL,
-        training_dataset=dataset,
+        training_dataset=dataset,  # base_model: the connection's backend's default
         epoch_count=4,
         deferrable=True,
         poll_interval=float(os.environ.get("GEMINI_TUNING_POLL_INTERVAL", "30")),
     ).output
 
     report = EvaluateTunedModelOperator(
-        task_id="evaluate", model=tuned, dataset=dataset, baseline_model=BASE_MODEL
+        task_id="evaluate",
+        model=tuned,
+        dataset=dataset,
+        baseline_model="{{ ti.xcom_pull(task_ids='tune')['base_model'] }}",
     ).output
 
     @task

@@ -25,6 +25,9 @@ os.environ.update(
         "AIRFLOW__GEMINI_TUNING__STAGING_URI": f"file://{_HOME}/staging",
     }
 )
+# Airflow puts the DAGs folder (the bundle) on sys.path when it parses and runs DAGs; the example DAGs'
+# tasks import their helper ``example_data`` from there, also when a test runs them with dag.test().
+sys.path.append(str(REPO / "dags"))
 
 
 @pytest.fixture(scope="session")

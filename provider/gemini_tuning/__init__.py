@@ -60,6 +60,14 @@ def get_provider_info() -> dict:
                         "example": "gs://my-bucket/gemini-tuning",
                         "default": None,
                     },
+                    "staging_is_shared": {
+                        "description": "A local path in staging_uri is a filesystem mounted on every worker "
+                        "(NFS, EFS, a shared volume): do not refuse it under an executor that spreads tasks.",
+                        "version_added": "0.1.0",
+                        "type": "boolean",
+                        "example": "True",
+                        "default": "False",
+                    },
                     "poll_interval": {
                         "description": "Seconds between polls of a tuning job (operators, sensor and trigger).",
                         "version_added": "0.1.0",
@@ -73,6 +81,29 @@ def get_provider_info() -> dict:
                         "type": "integer",
                         "example": "8",
                         "default": "32",
+                    },
+                    "ui_status_ttl": {
+                        "description": "UI plugin: seconds between two questions to the service about one running "
+                        "job (default: poll_interval); also how often a job's tab refreshes itself.",
+                        "version_added": "0.1.0",
+                        "type": "float",
+                        "example": "30",
+                        "default": None,
+                    },
+                    "ui_status_timeout": {
+                        "description": "UI plugin: seconds a page waits for the service's answer about running jobs "
+                        "(and each request's timeout); past it the page shows the last known state.",
+                        "version_added": "0.1.0",
+                        "type": "float",
+                        "example": "3",
+                        "default": "3",
+                    },
+                    "ui_status_concurrency": {
+                        "description": "UI plugin: requests to the service at once, per api-server worker.",
+                        "version_added": "0.1.0",
+                        "type": "integer",
+                        "example": "4",
+                        "default": "4",
                     },
                 },
             }
@@ -100,7 +131,7 @@ def get_provider_info() -> dict:
                         "label": "Location (Vertex AI)",
                         "schema": {"type": ["string", "null"], "default": "us-central1"},
                     },
-                    "key_json": {
+                    "keyfile_dict": {
                         "label": "Service account key JSON (Vertex AI)",
                         "description": "Leave empty to use application-default credentials.",
                         "schema": {"type": ["string", "null"], "format": "password"},

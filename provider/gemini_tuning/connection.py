@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, SecretStr, ValidationError, field_validator
@@ -15,6 +16,9 @@ if TYPE_CHECKING:
     from google import genai
 
 RETRY_STATUS_CODES = sorted(TRANSIENT_HTTP_STATUSES)
+# The service-account key extra. Airflow redacts extras by name (``keyfile_dict`` is in its sensitive
+# fields, as in the Google provider); the old name ``key_json`` is not, so it is read with a warning.
+KEYFILE_EXTRA, DEPRECATED_KEYFILE_EXTRA = "keyfile_dict", "key_json"
 
 
 class ConnectionSettings(BaseModel):
@@ -24,7 +28,7 @@ class ConnectionSettings(BaseModel):
     api_key: SecretStr | None = None
     project: str | None = None
     location: str = "us-central1"
-    key_json: SecretStr | None = None
+    keyfile_dict: SecretStr | None = None
     access_token: SecretStr | None = None
     base_url: str | None = None
     #: the ``base_url`` is this project's emulator: console links point to its job pages
@@ -51,9 +55,10 @@ class ConnectionSettings(BaseModel):
         extra = dict(conn.extra_dejson or {})
         # Tolerate the UI's legacy ``extra__gemini_tuning__field`` prefix.
         extra = {k.removeprefix("extra__gemini_tuning__"): v for k, v in extra.items()}
+        _read_deprecated_keyfile(extra)
         values = {k: v for k, v in extra.items() if k in cls.model_fields and v not in (None, "")}
-        if isinstance(values.get("key_json"), dict):
-            values["key_json"] = json.dumps(values["key_json"])
+        if isinstance(values.get(KEYFILE_EXTRA), dict):
+            values[KEYFILE_EXTRA] = json.dumps(values[KEYFILE_EXTRA])
         if conn.password:
             values["api_key"] = conn.password
         if not values.get("base_url") and conn.host:
@@ -71,7 +76,7 @@ class ConnectionSettings(BaseModel):
         return self.api_version or capabilities_for(self.backend).default_api_version
 
     def secrets(self) -> list[str]:
-        return [s.get_secret_value() for s in (self.api_key, self.key_json, self.access_token) if s]
+        return [s.get_secret_value() for s in (self.api_key, self.keyfile_dict, self.access_token) if s]
 
     def http_options(self) -> dict[str, Any]:
         """google-genai ``HttpOptions`` as a dict: base URL, version, timeout (ms) and retry policy."""
@@ -94,3 +99,20 @@ class ConnectionSettings(BaseModel):
     def build_client(self) -> genai.Client:
         """The google-genai client for this connection's backend."""
         return backend_for(self).build_client()
+
+
+def _read_deprecated_keyfile(extra: dict[str, Any]) -> None:
+    """Move the old ``key_json`` extra to ``keyfile_dict`` (unless that is set), with a deprecation warning."""
+    value = extra.pop(DEPRECATED_KEYFILE_EXTRA, None)
+    if value in (None, ""):
+        return
+    from airflow.exceptions import AirflowProviderDeprecationWarning
+
+    warnings.warn(
+        f"The `{DEPRECATED_KEYFILE_EXTRA}` connection extra is deprecated: Airflow's REST API and UI show it in "
+        f"clear. Rename it to `{KEYFILE_EXTRA}`, which Airflow redacts.",
+        AirflowProviderDeprecationWarning,
+        stacklevel=3,
+    )
+    if extra.get(KEYFILE_EXTRA) in (None, ""):
+        extra[KEYFILE_EXTRA] = value

@@ -1,11 +1,11 @@
-"""Loss curve helpers: per-epoch means, the epoch where it plateaus, and a PNG plot."""
+"""Loss curve helpers: per-step points, per-epoch means, the epoch where it plateaus, and a PNG plot."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
 
-from gemini_tuning.models import Snapshot
+from gemini_tuning.models import MetricPoint, Snapshot
 
 #: An epoch is on the plateau when no later epoch improves on it by more than this share of the
 #: curve's total drop (first epoch's loss minus the lowest loss).
@@ -25,7 +25,8 @@ def recommended_epoch_count(curve: list[dict], threshold: float = PLATEAU_THRESH
     """The first epoch after which the mean loss improves by no more than ``threshold`` of its total drop.
 
     This is the reference page's advice: stop at the lowest point right before the curve plateaus.
-    ``None`` when there is no curve (Vertex AI does not report one on the job resource).
+    Applied to a validation-loss curve that turns up (over-training), this never picks an epoch
+    after the curve's minimum. ``None`` when there is no curve (e.g. the metrics are not available).
     """
     if not curve:
         return None
@@ -38,8 +39,31 @@ def recommended_epoch_count(curve: list[dict], threshold: float = PLATEAU_THRESH
     return None
 
 
-def plot_loss_curve(snapshots: list[Snapshot], curve: list[dict], title: str, recommended: int | None = None) -> bytes:
-    """Render the loss per step, each epoch's mean at the step it ends, and the recommended epoch."""
+def step_points(points: Iterable[MetricPoint], steps_per_epoch: int | None) -> list[dict]:
+    """``[{step, epoch, value}]``: each step placed in its epoch (``ceil(step / steps_per_epoch)``)."""
+    return [
+        {"step": p.step, "epoch": -(-p.step // steps_per_epoch) if steps_per_epoch else None, "value": p.value}
+        for p in points
+    ]
+
+
+def epoch_means(steps: list[dict]) -> list[dict]:
+    """``[{epoch, mean_loss}]``: the mean of each epoch's step values (what :func:`per_epoch_loss` does)."""
+    return per_epoch_loss(Snapshot(step=s["step"], epoch=s["epoch"], mean_loss=s["value"]) for s in steps)
+
+
+def plot_loss_curve(
+    steps: list[dict],
+    curve: list[dict],
+    title: str,
+    recommended: int | None = None,
+    eval_curve: list[dict] | None = None,
+) -> bytes:
+    """Render the training loss per step and per epoch, the validation loss per epoch, and the recommended epoch.
+
+    ``steps`` are :func:`step_points`; ``curve`` and ``eval_curve`` are :func:`epoch_means`-shaped.
+    Each epoch's point sits at the step that ends it.
+    """
     import io
 
     import matplotlib
@@ -49,17 +73,27 @@ def plot_loss_curve(snapshots: list[Snapshot], curve: list[dict], title: str, re
 
     fig = Figure(figsize=(7, 4), dpi=100, layout="constrained")
     ax = fig.add_subplot()
-    steps = [(s.step, s.mean_loss, s.epoch) for s in snapshots if s.step is not None and s.mean_loss is not None]
     if steps:
-        ax.plot([s[0] for s in steps], [s[1] for s in steps], color="#9bb7e0", linewidth=1, label="mean loss per step")
-    epoch_end = {}
-    for step, _, epoch in steps:
-        epoch_end[epoch] = max(step, epoch_end.get(epoch, step))
-    points = [(epoch_end[p["epoch"]], p["mean_loss"], p["epoch"]) for p in curve if p["epoch"] in epoch_end]
-    if points:
-        ax.plot([p[0] for p in points], [p[1] for p in points], "o-", color="#1a56b0", label="mean loss per epoch")
-        for x, y, epoch in points:
-            ax.annotate(f"epoch {epoch}", (x, y), textcoords="offset points", xytext=(0, 8), ha="center", fontsize=8)
+        ax.plot(
+            [s["step"] for s in steps],
+            [s["value"] for s in steps],
+            color="#9bb7e0",
+            linewidth=1,
+            label="train loss per step",
+        )
+    epoch_end: dict[int, int] = {}
+    for s in steps:
+        if s["epoch"] is not None:
+            epoch_end[s["epoch"]] = max(s["step"], epoch_end.get(s["epoch"], s["step"]))
+    for points, style, color, label in (
+        (curve, "o-", "#1a56b0", "train loss per epoch"),
+        (eval_curve or [], "s-", "#e37400", "validation loss per epoch"),
+    ):
+        xy = [(epoch_end[p["epoch"]], p["mean_loss"], p["epoch"]) for p in points if p["epoch"] in epoch_end]
+        if xy:
+            ax.plot([p[0] for p in xy], [p[1] for p in xy], style, color=color, label=label)
+    for x, y, epoch in ((epoch_end[p["epoch"]], p["mean_loss"], p["epoch"]) for p in curve if p["epoch"] in epoch_end):
+        ax.annotate(f"epoch {epoch}", (x, y), textcoords="offset points", xytext=(0, 8), ha="center", fontsize=8)
     if recommended in epoch_end:
         ax.axvline(
             epoch_end[recommended],
@@ -69,7 +103,7 @@ def plot_loss_curve(snapshots: list[Snapshot], curve: list[dict], title: str, re
             label=f"recommended: {recommended} epochs",
         )
     ax.set_xlabel("step")
-    ax.set_ylabel("mean loss")
+    ax.set_ylabel("loss")
     ax.set_title(title, fontsize=10)
     ax.legend(loc="upper right")
     buffer = io.BytesIO()

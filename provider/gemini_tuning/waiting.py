@@ -12,6 +12,7 @@ import time
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
 from gemini_tuning.exceptions import (
+    GateFailed,
     GeminiTuningError,
     InvalidInputError,
     NotFoundError,
@@ -32,6 +33,7 @@ EVENT_KEYS = {
     "success": ("job_name", "job"),
     "failed": ("job_name", "job"),
     "timeout": ("job_name", "job", "message"),
+    "data_limit": ("job_name", "job", "message"),
     "error": ("job_name", "message"),
 }
 #: Error classes a trigger event may name; anything else is rebuilt as :class:`ServiceError`.
@@ -100,19 +102,23 @@ class TuningJobWaitMixin:
     gemini_conn_id: str
     timeout: float | None
     cancel_on_kill: bool = False
+    #: the ``timeout`` clock stops while the job waits for quota or capacity (``execution_timeout`` never does)
+    pause_timeout_while_queued: bool = False
 
     # -- deadline and deferral ------------------------------------------------------------
     def wait_deadline(self, context: Context) -> float | None:
         """Epoch seconds: the earlier of ``timeout`` from now and the end of ``execution_timeout``."""
-        candidates = []
-        if self.timeout:
-            candidates.append(time.time() + float(self.timeout))
+        return min(filter(None, self._deadlines(context)), default=None)
+
+    def _deadlines(self, context: Context) -> tuple[float | None, float | None]:
+        """Epoch seconds: ``timeout`` from now, and the end of ``execution_timeout``."""
+        timeout_end = time.time() + float(self.timeout) if self.timeout else None
         execution_timeout = getattr(self, "execution_timeout", None)
-        if execution_timeout:
-            start = getattr(context.get("ti"), "start_date", None)
-            begun = start.timestamp() if start else time.time()
-            candidates.append(begun + execution_timeout.total_seconds())
-        return min(candidates, default=None)
+        if not execution_timeout:
+            return timeout_end, None
+        start = getattr(context.get("ti"), "start_date", None)
+        begun = start.timestamp() if start else time.time()
+        return timeout_end, begun + execution_timeout.total_seconds()
 
     def defer_until_done(
         self, job_name: str, context: Context, poll_interval: float, job_url: str | None = None
@@ -120,12 +126,17 @@ class TuningJobWaitMixin:
         """Hand the wait to :class:`TuningJobTrigger`; ``execute_complete(context, event)`` resumes."""
         from gemini_tuning.triggers.tuning import TuningJobTrigger
 
+        pause = self.pause_timeout_while_queued and bool(self.timeout)
+        timeout_end, execution_end = self._deadlines(context)
         self.defer(
             trigger=TuningJobTrigger(
                 job_name=job_name,
                 gemini_conn_id=self.gemini_conn_id,
                 poll_interval=poll_interval,
-                deadline=self.wait_deadline(context),
+                deadline=timeout_end if pause else self.wait_deadline(context),
+                hard_deadline=execution_end if pause else None,
+                pause_while_queued=pause,
+                data_limits=getattr(self, "data_limits", None),
                 cancel_on_timeout=self.owns_job,
                 cancel_on_kill=self.owns_job and self.cancel_on_kill,
                 job_url=job_url,
@@ -150,6 +161,8 @@ class TuningJobWaitMixin:
         self._job_name, self._job_url = event["job_name"], event.get("job_url")
         if status == "timeout":
             raise self.timeout_error(event["message"])
+        if status == "data_limit":
+            raise GateFailed(event["message"])
         if status == "error":
             cls = EVENT_ERRORS.get(event.get("error_type") or "", ServiceError)
             error = cls(event["message"], http_status=event.get("http_status"), status=event.get("error_status"))

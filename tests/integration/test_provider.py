@@ -51,7 +51,7 @@ def test_providers_manager_knows_the_connection_type_and_form():
     hook = ProvidersManagerTaskRuntime().hooks["gemini_tuning"]
     assert hook.hook_class_name == "gemini_tuning.hooks.gemini_tuning.GeminiTuningHook"
     widgets = manager.connection_form_widgets
-    assert widgets["extra__gemini_tuning__key_json"].is_sensitive
+    assert widgets["extra__gemini_tuning__keyfile_dict"].is_sensitive
     assert widgets["extra__gemini_tuning__access_token"].is_sensitive
     assert not widgets["extra__gemini_tuning__backend"].is_sensitive
     behaviour = manager.field_behaviours["gemini_tuning"]
@@ -118,7 +118,7 @@ def test_config_section_is_declared_for_airflow_config():
         return subprocess.run(cmd, capture_output=True, text=True, env=env, check=True).stdout
 
     listed = airflow_config("list", "--section", "gemini_tuning")
-    for option in ("staging_uri", "poll_interval", "max_concurrent_polls"):
+    for option in ("staging_uri", "poll_interval", "max_concurrent_polls", "ui_status_ttl", "ui_status_timeout"):
         assert f"# {option} = " in listed, listed
     assert airflow_config("get-value", "gemini_tuning", "max_concurrent_polls").splitlines()[-1] == "32"
     assert airflow_config("get-value", "gemini_tuning", "poll_interval").splitlines()[-1] == "30"

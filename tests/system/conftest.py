@@ -37,6 +37,16 @@ def require_services() -> None:
     pytest.skip(f"system test skipped: {reason}")
 
 
+#: per test, including its share of module fixtures (a deployment starts in 1-3 minutes on 2 busy cores)
+SYSTEM_TEST_TIMEOUT = 1200
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if item.nodeid.startswith("tests/system/") and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(SYSTEM_TEST_TIMEOUT))
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield
@@ -70,10 +80,10 @@ def services(system_root) -> Iterator[Processes]:
 
 
 @pytest.fixture(scope="module")
-def postgres(services) -> Service:
+def postgres(services, system_root) -> Service:
     """A throw-away PostgreSQL; ``.url`` is the SQLAlchemy URL of its ``airflow`` database."""
     require_services()
-    return start_postgres(services)
+    return start_postgres(services, system_root / "postgres")
 
 
 @pytest.fixture(scope="module")
@@ -90,10 +100,10 @@ def emulator_process(services, system_root) -> Service:
 
 
 @pytest.fixture(scope="module")
-def make_deployment(system_root) -> Iterator[Callable[..., AirflowDeployment]]:
+def make_deployment(system_root, services) -> Iterator[Callable[..., AirflowDeployment]]:
     """Factory: ``make_deployment(name, executor=..., database_url=...)`` -> a configured, unstarted deployment.
 
-    Every deployment it made is stopped at the end of the module.
+    Every deployment it made is stopped at the end of the module, before the services it uses.
     """
     made: list[AirflowDeployment] = []
 

@@ -4,8 +4,10 @@ The pieces, from the bottom up:
 
 * :class:`Process`: a command started in its own process group (``start_new_session``), output
   to a log file; :meth:`Process.stop` sends SIGTERM to the group, then SIGKILL after a grace period.
-* :class:`Processes`: every process a test started; :meth:`Processes.stop_all` stops them in
-  reverse order (always, also on failure) and :meth:`Processes.log_tails` prints their logs.
+* :class:`Processes`: every process a test started; :meth:`Processes.stop_all` stops them all
+  (always, also on failure), :meth:`Processes.stop` one of them (a test that stops a component on
+  purpose uses it, so waits don't take the exit for a crash), :meth:`Processes.log_tails` prints
+  their logs.
 * :func:`start_postgres`, :func:`start_redis`, :func:`start_emulator`: throw-away services on
   random loopback ports, data in a temp dir.
 * :class:`AirflowDeployment`: a temp ``AIRFLOW_HOME`` configured through ``AIRFLOW__...``
@@ -29,7 +31,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -58,12 +59,23 @@ def free_port() -> int:
 
 
 def wait_until(
-    predicate: Callable[[], Any], *, timeout: float, what: str, interval: float = 0.5, logs: Callable[[], str] = str
+    predicate: Callable[[], Any],
+    *,
+    timeout: float,
+    what: str,
+    interval: float = 0.5,
+    logs: Callable[[], str] = str,
+    exited: Callable[[], list[str]] = list,
 ) -> Any:
-    """Poll ``predicate`` until it returns something truthy; raise :class:`SystemTestError` with ``logs()``."""
+    """Poll ``predicate`` until it returns something truthy; raise :class:`SystemTestError` with ``logs()``.
+
+    Gives up at once when ``exited()`` names processes that died meanwhile.
+    """
     deadline = time.monotonic() + timeout
     last_error: Exception | None = None
     while time.monotonic() < deadline:
+        if dead := exited():
+            raise SystemTestError(f"{', '.join(dead)} exited while waiting for {what}\n{logs()}")
         try:
             result = predicate()
             if result:
@@ -95,12 +107,20 @@ class Process:
 
     def stop(self, grace: float = STOP_GRACE_SECONDS) -> int | None:
         """SIGTERM the process group, SIGKILL it after ``grace`` seconds; return the exit code."""
+        self.terminate()
+        return self.kill(time.monotonic() + grace)
+
+    def terminate(self) -> None:
+        """Ask the process group to stop (SIGTERM)."""
         if self.alive():
             self._signal_group(signal.SIGTERM)
-            try:
-                self.popen.wait(grace)
-            except subprocess.TimeoutExpired:
-                pass
+
+    def kill(self, deadline: float) -> int | None:
+        """Wait for the leader until ``deadline`` (monotonic), then SIGKILL what is left of the group."""
+        try:
+            self.popen.wait(max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            pass
         # Children of the group (task processes, uvicorn workers) may outlive the leader.
         self._signal_group(signal.SIGKILL)
         try:
@@ -150,9 +170,26 @@ class Processes:
         self.started.append(process)
         return process
 
-    def stop_all(self) -> None:
+    def named(self, name: str) -> Process:
+        """The running process started as ``name``."""
+        return next(p for p in self.started if p.name == name)
+
+    def stop(self, process: Process, grace: float = STOP_GRACE_SECONDS) -> int | None:
+        """Stop one process (SIGTERM to its PID's group, SIGKILL after ``grace``) and forget it."""
+        self.started.remove(process)
+        return process.stop(grace)
+
+    def stop_all(self, grace: float = STOP_GRACE_SECONDS) -> None:
+        """SIGTERM every process group at once, then SIGKILL whatever is left after ``grace`` seconds."""
+        for process in self.started:
+            process.terminate()
+        deadline = time.monotonic() + grace
         while self.started:
-            self.started.pop().stop()
+            self.started.pop().kill(deadline)
+
+    def exited(self) -> list[str]:
+        """Names of the started processes that are no longer running."""
+        return [p.name for p in self.started if not p.alive()]
 
     def log_tails(self, lines: int = 60) -> str:
         parts = []
@@ -211,19 +248,20 @@ class Service:
     gcs_root: Path | None = None  # the emulator's gs:// folder
 
 
-def start_postgres(processes: Processes, timeout: float = 60.0) -> Service:
-    """A throw-away PostgreSQL cluster on a random port; returns its SQLAlchemy URL (database ``airflow``).
+def start_postgres(processes: Processes, root: Path, timeout: float = 60.0) -> Service:
+    """A throw-away PostgreSQL cluster in ``root`` on a random port; returns its SQLAlchemy URL (database ``airflow``).
 
-    As root, the cluster runs as the ``postgres`` user (PostgreSQL refuses to run as root) in a temp
-    dir it owns; the unix socket goes there too.
+    As root, the cluster runs as the ``postgres`` user (PostgreSQL refuses to run as root) in ``root``,
+    which it then owns; the unix socket goes there too.
     """
     bin_dir = postgres_bin_dir()
     if bin_dir is None:
         raise SystemTestError("PostgreSQL is not installed")
     user = "postgres" if os.geteuid() == 0 else None
-    root = Path(tempfile.mkdtemp(prefix="gemini-tuning-pg-"))
+    root.mkdir(parents=True)
     if user:
         shutil.chown(root, user, user)
+        os.chmod(root.parent, root.parent.stat().st_mode | 0o111)  # let it traverse a 0700 temp dir
     data, port = root / "data", free_port()
     env = {"PATH": os.environ.get("PATH", ""), "LC_ALL": "C.UTF-8", "LANG": "C.UTF-8"}
     run_logged(
@@ -250,10 +288,12 @@ def _pg_execute(url: str, sql: str) -> bool:
         conn = psycopg2.connect(url, connect_timeout=3)
     except psycopg2.OperationalError as exc:
         raise OSError(str(exc)) from exc
-    conn.autocommit = True
-    with conn, conn.cursor() as cur:
-        cur.execute(sql)
-    conn.close()
+    conn.autocommit = True  # CREATE DATABASE can't run in a transaction (so no ``with conn``)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql)
+    finally:
+        conn.close()
     return True
 
 
@@ -354,6 +394,15 @@ class AirflowDeployment:
         env.update(overrides)
         return env
 
+    def add_user(self, username: str, role: str) -> str:
+        """Another simple-auth-manager user (set before the api-server starts); returns its password."""
+        password = secrets.token_urlsafe(12)
+        users = self.config[("core", "simple_auth_manager_users")]
+        self.config[("core", "simple_auth_manager_users")] = f"{users},{username}:{role}"
+        passwords = Path(self.config[("core", "simple_auth_manager_passwords_file")])
+        passwords.write_text(json.dumps({**json.loads(passwords.read_text()), username: password}))
+        return password
+
     def airflow(self, *args: str, timeout: float = 300.0) -> None:
         """Run an ``airflow`` CLI command to completion (output in ``logs/cli.log``)."""
         run_logged(
@@ -389,16 +438,17 @@ class AirflowDeployment:
             timeout=timeout,
             what=f"the api-server at {self.api_url}",
             logs=self.log_tails,
+            exited=self.processes.exited,
         )
         return process
 
-    def start_celery_worker(self, name: str, *, concurrency: int = 2, queues: str | None = None) -> Process:
+    def start_celery_worker(self, name: str, *, concurrency: int = 2, queues: str | None = None, **env: str) -> Process:
         """A Celery worker with its own ``AIRFLOW_HOME``, working directory, Celery hostname and task hostname.
 
-        Task instances it runs report ``name`` as their hostname (``[core] hostname_callable``).
+        Task instances it runs report ``name`` as their hostname (``[core] hostname_callable``);
+        ``env`` overrides the environment of this worker only (e.g. one ``AIRFLOW__...`` setting).
         """
-        home = self.root / "workers" / name / "home"
-        cwd = self.root / "workers" / name / "cwd"
+        home, cwd = self.worker_home(name), self.root / "workers" / name / "cwd"
         home.mkdir(parents=True, exist_ok=True)
         cwd.mkdir(parents=True, exist_ok=True)
         args = ["celery", "worker", "--celery-hostname", f"{name}@%h", "--concurrency", str(concurrency)]
@@ -414,7 +464,12 @@ class AirflowDeployment:
             AIRFLOW__CORE__HOSTNAME_CALLABLE="worker_hostname.get",
             GEMINI_TUNING_SYSTEM_HOSTNAME=name,
             PYTHONPATH=str(WORKER_SITE),
+            **env,
         )
+
+    def worker_home(self, name: str) -> Path:
+        """The ``AIRFLOW_HOME`` of worker ``name`` (its task logs are under ``logs/``)."""
+        return self.root / "workers" / name / "home"
 
     def wait_healthy(self, components: Iterable[str] = ("scheduler", "triggerer", "dag_processor"), timeout=180.0):
         """Wait until the health endpoint reports each of ``components`` healthy."""
@@ -423,16 +478,30 @@ class AirflowDeployment:
             body = httpx.get(f"{self.api_url}/api/v2/monitor/health", timeout=5).json()
             return all((body.get(c) or {}).get("status") == "healthy" for c in components)
 
-        wait_until(healthy, timeout=timeout, what=f"healthy {', '.join(components)}", logs=self.log_tails)
+        wait_until(
+            healthy,
+            timeout=timeout,
+            what=f"healthy {', '.join(components)}",
+            logs=self.log_tails,
+            exited=self.processes.exited,
+        )
+
+    def install_local_settings(self, source: Path) -> None:
+        """Use ``source`` as ``airflow_local_settings.py`` (cluster policies) of the components on the main home."""
+        (self.home / "config").mkdir(exist_ok=True)
+        shutil.copyfile(source, self.home / "config" / "airflow_local_settings.py")
 
     def use_emulator_gcs(self, gcs_root: Path) -> None:
-        """Map ``gs://`` onto ``gcs_root`` in every task process (workers load ``worker_site/sitecustomize.py``)."""
+        """Map ``gs://`` onto ``gcs_root`` in every component and task process (``worker_site/sitecustomize.py``)."""
         self.env_extra["GEMINI_TUNING_EMULATOR_GCS_ROOT"] = str(gcs_root)
+        self.env_extra["PYTHONPATH"] = str(WORKER_SITE)
 
     @property
     def rest(self) -> RestClient:
         if self._rest is None:
-            self._rest = RestClient(self.api_url, ADMIN, self.password, logs=self.log_tails)
+            self._rest = RestClient(
+                self.api_url, ADMIN, self.password, logs=self.log_tails, exited=self.processes.exited
+            )
         return self._rest
 
     def log_tails(self, lines: int = 60) -> str:
@@ -456,11 +525,19 @@ FINISHED_RUN_STATES = {"success", "failed"}
 class RestClient:
     """The Airflow 3 public REST API with a JWT from ``POST /auth/token`` (simple auth manager)."""
 
-    def __init__(self, base_url: str, username: str, password: str, logs: Callable[[], str] = str) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        username: str,
+        password: str,
+        logs: Callable[[], str] = str,
+        exited: Callable[[], list[str]] = list,
+    ) -> None:
         self.base_url = base_url
         self.username = username
         self.password = password
         self.logs = logs
+        self.exited = exited
         self._token: str | None = None
 
     def token(self) -> str:
@@ -502,7 +579,12 @@ class RestClient:
             return response.json() if response.status_code == 200 else None
 
         return wait_until(
-            parsed, timeout=timeout, what=f"DAG {dag_id} to be parsed", interval=1, logs=self._logs_and_errors
+            parsed,
+            timeout=timeout,
+            what=f"DAG {dag_id} to be parsed",
+            interval=1,
+            logs=self._logs_and_errors,
+            exited=self.exited,
         )
 
     def trigger(self, dag_id: str, conf: dict[str, Any] | None = None) -> str:
@@ -523,6 +605,7 @@ class RestClient:
             what=f"run {run_id} of {dag_id} to finish",
             interval=2,
             logs=self._run_logs(dag_id, run_id),
+            exited=self.exited,
         )
 
     def task_instances(self, dag_id: str, run_id: str) -> dict[str, dict[str, Any]]:

@@ -37,11 +37,26 @@ def test_rising_loss_after_the_minimum_counts_as_plateau():
 
 
 def test_plot_is_a_png():
-    from gemini_tuning.loss import plot_loss_curve
+    from gemini_tuning.loss import epoch_means, plot_loss_curve, step_points
+    from gemini_tuning.models import MetricPoint
 
-    snaps = [Snapshot(step=i, epoch=1 + i // 10, mean_loss=2.0 / (i + 1)) for i in range(30)]
-    png = plot_loss_curve(snaps, per_epoch_loss(snaps), "t", recommended=2)
+    steps = step_points([MetricPoint(step=i, value=2.0 / i) for i in range(1, 31)], steps_per_epoch=10)
+    evals = step_points([MetricPoint(step=i, value=1.0 + i / 100) for i in (10, 20, 30)], steps_per_epoch=10)
+    png = plot_loss_curve(steps, epoch_means(steps), "t", recommended=2, eval_curve=epoch_means(evals))
     assert png.startswith(b"\x89PNG")
+
+
+def test_steps_fall_in_their_epoch_and_average_per_epoch():
+    from gemini_tuning.loss import epoch_means, step_points
+    from gemini_tuning.models import MetricPoint
+
+    steps = step_points([MetricPoint(step=s, value=v) for s, v in [(1, 4.0), (2, 2.0), (3, 1.0)]], 2)
+    assert [s["epoch"] for s in steps] == [1, 1, 2]
+    assert epoch_means(steps) == [{"epoch": 1, "mean_loss": 3.0}, {"epoch": 2, "mean_loss": 1.0}]
+
+
+def test_validation_loss_that_turns_up_recommends_no_later_than_its_minimum():
+    assert recommended_epoch_count(curve(1.0, 0.6, 0.5, 0.55, 0.7, 0.9)) == 3
 
 
 def test_no_curve_no_recommendation():

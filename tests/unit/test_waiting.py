@@ -127,9 +127,19 @@ def test_a_job_gone_while_waiting_is_a_failed_job():
 # -- events --------------------------------------------------------------------------------------
 def test_unknown_status_is_a_clear_error():
     with pytest.raises(
-        GeminiTuningError, match="status 'paused' \\(expected one of success, failed, timeout, error\\)"
+        GeminiTuningError, match="status 'paused' \\(expected one of success, failed, timeout, data_limit, error\\)"
     ):
         operator().job_from_event({"status": "paused"}, {"ti": TI()})
+
+
+def test_data_limit_event_fails_with_the_gate_message():
+    from gemini_tuning.exceptions import GateFailed
+    from gemini_tuning.models import JobState, TuningJob
+
+    job = TuningJob(name=NAME, backend="vertex_ai", state=JobState.CANCELLED).to_xcom()
+    event = {"status": "data_limit", "job_name": NAME, "job": job, "message": "3 examples were dropped"}
+    with pytest.raises(GateFailed, match="^3 examples were dropped$"):
+        operator().job_from_event(event, {"ti": TI()})
 
 
 def test_missing_keys_are_a_clear_error():

@@ -51,6 +51,14 @@ def backend_for(settings: ConnectionSettings) -> TuningBackend:
     return _BACKENDS[normalize_backend_name(settings.backend)](settings)
 
 
+def backend_of(conn_id: str) -> str:
+    """The backend a connection uses, for templates: ``DAG(user_defined_macros={"backend_of": backend_of})``
+    and ``backend="{{ backend_of(params.gemini_conn_id) }}"`` keep a DAG free of backend literals."""
+    from gemini_tuning.hooks.gemini_tuning import GeminiTuningHook
+
+    return GeminiTuningHook(gemini_conn_id=conn_id).backend_name
+
+
 __all__ = [
     "BACKEND_NAMES",
     "CAPABILITIES",
@@ -60,6 +68,7 @@ __all__ = [
     "TuningBackend",
     "TuningJobSpec",
     "backend_for",
+    "backend_of",
     "capabilities_for",
     "normalize_backend_name",
 ]

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from google import genai
 
     from gemini_tuning.connection import ConnectionSettings
-    from gemini_tuning.models import Hyperparameters, JobState, TuningJob, TuningJobSpec
+    from gemini_tuning.models import Hyperparameters, JobState, TrainingMetrics, TuningJob, TuningJobSpec
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,16 @@ class Capabilities:
     labels: bool
     #: ``base_model`` must look like this, for the error message
     base_model_example: str
+    #: jobs take ``service_account``, ``kms_key_name`` (CMEK) and ``tuning_mode``
+    enterprise_fields: bool = False
+    #: what ``CreateTuningJobOperator`` tunes when no ``base_model`` is given (DAGs stay backend-neutral)
+    default_base_model: str = ""
+    #: tuned models have checkpoints (one per epoch, or the last only), one of them the default
+    checkpoints: bool = False
+    #: a job can continue from a tuned model (``pre_tuned_model``)
+    continuous_tuning: bool = False
+    #: the service reports statistics of the training data (examples, tokens, truncated/dropped)
+    data_stats: bool = False
 
 
 class TuningBackend(ABC):
@@ -136,6 +146,19 @@ class TuningBackend(ABC):
             )
         if spec.labels and not caps.labels:
             raise InvalidInputError(f"`labels` are not supported by {caps.label}; tuned models there have none.")
+        for field in ("service_account", "kms_key_name", "tuning_mode"):
+            if getattr(spec, field) and not caps.enterprise_fields:
+                raise InvalidInputError(f"`{field}` is not supported by {caps.label}; it is a Vertex AI field.")
+        if spec.pre_tuned_model and not caps.continuous_tuning:
+            raise InvalidInputError(
+                f"`pre_tuned_model` is not supported by {caps.label}: it cannot continue a tuned model."
+            )
+        if spec.pre_tuned_checkpoint_id and not spec.pre_tuned_model:
+            raise InvalidInputError("`checkpoint_id` needs `pre_tuned_model`: it names a checkpoint of that model.")
+        if spec.export_last_checkpoint_only is not None and not caps.checkpoints:
+            raise InvalidInputError(
+                f"`export_last_checkpoint_only` is not supported by {caps.label}: tuned models there have no checkpoints."
+            )
         if spec.validation_dataset_uri and not caps.validation_dataset:
             raise InvalidInputError(
                 f"`validation_dataset` is not supported by the {caps.name} backend: {caps.label} tunes on the "
@@ -182,6 +205,16 @@ class TuningBackend(ABC):
     @abstractmethod
     def delete_model(self, client: genai.Client, name: str) -> bool:
         """Delete a tuned model; ``False`` when it is already gone."""
+
+    def set_default_checkpoint(self, client: genai.Client, tuned_model: str, checkpoint_id: str) -> dict[str, Any]:
+        """Make ``checkpoint_id`` the tuned model's default; the model resource after the change."""
+        raise InvalidInputError(f"{self.capabilities.label} tuned models have no checkpoints.")
+
+    def training_metrics(self, client: genai.Client, job: TuningJob) -> TrainingMetrics:
+        """The job's per-step metrics; by default its loss snapshots as ``train_total_loss``."""
+        from gemini_tuning.models import TrainingMetrics
+
+        return TrainingMetrics.from_snapshots(job)
 
 
 def _others(caps: Capabilities) -> list[Capabilities]:

@@ -47,6 +47,8 @@ CAPABILITIES = Capabilities(
     display_name_max=40,
     labels=False,
     base_model_example="models/gemini-1.5-flash-001-tuning",
+    default_base_model="models/gemini-1.5-flash-001-tuning",
+    data_stats=False,
 )
 
 #: tunedModels CRUD exists only in v1beta, whatever version the connection uses for the rest.

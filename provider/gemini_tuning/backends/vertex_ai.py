@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import itertools
-import time
+import re
 from typing import TYPE_CHECKING, Any
 
 from gemini_tuning.backends.base import Capabilities, Limits, TuningBackend, iso
 from gemini_tuning.backends.genai_private import arest, rest
-from gemini_tuning.exceptions import InvalidInputError, NotFoundError, TuningJobTimeout, service_error, translate_errors
-from gemini_tuning.models import ADAPTER_SIZE_WORDS, Hyperparameters, JobState, TuningJob
+from gemini_tuning.exceptions import InvalidInputError
+from gemini_tuning.models import (
+    ADAPTER_SIZE_WORDS,
+    Checkpoint,
+    DroppedExample,
+    Hyperparameters,
+    JobState,
+    TokenDistribution,
+    TrainingMetrics,
+    TuningDataStats,
+    TuningJob,
+)
 
 if TYPE_CHECKING:
     from google import genai
@@ -37,7 +47,25 @@ CAPABILITIES = Capabilities(
     display_name_max=128,
     labels=True,
     base_model_example="gemini-2.0-flash-001",
+    checkpoints=True,
+    continuous_tuning=True,
+    enterprise_fields=True,
+    default_base_model="gemini-2.0-flash-001",
+    data_stats=True,
 )
+
+_SERVICE_ACCOUNT = re.compile(
+    r"[a-z][a-z0-9-]{4,28}[a-z0-9]@[a-z0-9-]+\.iam\.gserviceaccount\.com|\d+-compute@developer\.gserviceaccount\.com"
+)
+_KMS_KEY = re.compile(r"projects/[^/]+/locations/(?P<location>[^/]+)/keyRings/[^/]+/cryptoKeys/[^/]+")
+#: ``tuning_mode`` as users write it -> Vertex's enum
+TUNING_MODES = {
+    "full": "TUNING_MODE_FULL",
+    "adapter": "TUNING_MODE_PEFT_ADAPTER",
+    "tuning_mode_full": "TUNING_MODE_FULL",
+    "tuning_mode_peft_adapter": "TUNING_MODE_PEFT_ADAPTER",
+}
+_TUNED_MODEL = re.compile(r"projects/[^/]+/locations/[^/]+/models/[^/@]+(@[^/]+)?")
 
 #: The label that carries the provider's retry-safe job id (``job_id_for``) on Vertex AI jobs.
 AIRFLOW_JOB_ID_LABEL = "airflow-job-id"
@@ -63,12 +91,12 @@ class VertexAIBackend(TuningBackend):
 
     def _credentials(self) -> Any:
         scopes = ["https://www.googleapis.com/auth/cloud-platform"]
-        if self.settings.key_json:
+        if self.settings.keyfile_dict:
             import json
 
             from google.oauth2 import service_account
 
-            info = json.loads(self.settings.key_json.get_secret_value())
+            info = json.loads(self.settings.keyfile_dict.get_secret_value())
             return service_account.Credentials.from_service_account_info(info, scopes=scopes)
         if self.settings.access_token:
             from google.oauth2.credentials import Credentials
@@ -82,11 +110,52 @@ class VertexAIBackend(TuningBackend):
 
     def check_spec(self, spec: TuningJobSpec) -> None:
         super().check_spec(spec)
+        if spec.pre_tuned_model and not _TUNED_MODEL.fullmatch(spec.pre_tuned_model):
+            raise InvalidInputError(
+                f"`pre_tuned_model` {spec.pre_tuned_model!r} is not a Vertex AI tuned model: expected "
+                "projects/PROJECT/locations/LOCATION/models/ID (optionally @VERSION), e.g. a TuningSummary's `tuned_model`."
+            )
+        region = spec.pre_tuned_model.split("/")[3] if spec.pre_tuned_model else self.settings.location
+        if region != self.settings.location:
+            raise InvalidInputError(
+                f"`pre_tuned_model` is a model in {region!r}, but the connection tunes in "
+                f"{self.settings.location!r}: a job continues a tuned model of its own region."
+            )
+        self._check_enterprise_fields(spec)
         if not spec.training_dataset_uri:
             raise InvalidInputError("Vertex AI reads the training data from a gs:// URI; none was given.")
         for uri in filter(None, (spec.training_dataset_uri, spec.validation_dataset_uri)):
             if not uri.startswith("gs://"):
                 raise InvalidInputError(f"Vertex AI reads datasets from Cloud Storage; `{uri}` is not a gs:// URI.")
+
+    def _check_enterprise_fields(self, spec: TuningJobSpec) -> None:
+        if spec.service_account and not _SERVICE_ACCOUNT.fullmatch(spec.service_account):
+            raise InvalidInputError(
+                f"`service_account` {spec.service_account!r} is not a service account email "
+                "(NAME@PROJECT.iam.gserviceaccount.com or PROJECT_NUMBER-compute@developer.gserviceaccount.com)."
+            )
+        if spec.kms_key_name:
+            key = _KMS_KEY.fullmatch(spec.kms_key_name)
+            if not key:
+                raise InvalidInputError(
+                    f"`kms_key_name` {spec.kms_key_name!r} is not a Cloud KMS key "
+                    "(projects/P/locations/L/keyRings/R/cryptoKeys/K)."
+                )
+            if key["location"] != self.settings.location:
+                raise InvalidInputError(
+                    f"`kms_key_name` is in {key['location']}, but the job runs in {self.settings.location}: "
+                    "Vertex AI needs a key in the job's own region."
+                )
+        if spec.tuning_mode and spec.tuning_mode.lower() not in TUNING_MODES:
+            raise InvalidInputError(f"`tuning_mode` must be `full` or `adapter`, got {spec.tuning_mode!r}.")
+        if (
+            spec.tuning_mode
+            and TUNING_MODES[spec.tuning_mode.lower()] == "TUNING_MODE_FULL"
+            and spec.hyperparameters.adapter_size
+        ):
+            raise InvalidInputError(
+                "`adapter_size` is for adapter tuning; full tuning (`tuning_mode='full'`) takes none."
+            )
 
     def create(self, client: genai.Client, spec: TuningJobSpec) -> TuningJob:
         from google.genai import types
@@ -101,6 +170,13 @@ class VertexAIBackend(TuningBackend):
             epoch_count=hp.epoch_count,
             learning_rate_multiplier=hp.learning_rate_multiplier,
             adapter_size=f"ADAPTER_SIZE_{ADAPTER_SIZE_WORDS[hp.adapter_size]}" if hp.adapter_size else None,
+            export_last_checkpoint_only=spec.export_last_checkpoint_only,
+            tuning_mode=TUNING_MODES[spec.tuning_mode.lower()] if spec.tuning_mode else None,
+            encryption_spec=types.EncryptionSpec(kms_key_name=spec.kms_key_name) if spec.kms_key_name else None,
+            # google-genai's config has no service account: it goes in the request body
+            http_options=types.HttpOptions(extra_body={"serviceAccount": spec.service_account})
+            if spec.service_account
+            else None,
             labels=labels or None,
             validation_dataset=(
                 types.TuningValidationDataset(gcs_uri=spec.validation_dataset_uri)
@@ -108,8 +184,10 @@ class VertexAIBackend(TuningBackend):
                 else None
             ),
         )
+        if spec.pre_tuned_model:  # google-genai sends a projects/... base model as preTunedModel
+            config.pre_tuned_model_checkpoint_id = spec.pre_tuned_checkpoint_id
         job = client.tunings.tune(
-            base_model=spec.base_model,
+            base_model=spec.pre_tuned_model or spec.base_model,
             training_dataset=types.TuningDataset(gcs_uri=spec.training_dataset_uri),
             config=config,
         )
@@ -122,23 +200,30 @@ class VertexAIBackend(TuningBackend):
         return self.parse(await client.aio.tunings.get(name=name))
 
     async def apoll(self, client: genai.Client, name: str, last_state: JobState | None = None) -> TuningJob:
-        """A running job needs only its state: the resource is read as JSON, without building the SDK's
-        model of it; a finished job is read again through the SDK and comes back whole."""
+        """A running job needs only what its progress line shows: the resource is read as JSON, without
+        building the SDK's model of it; a finished job is read again through the SDK and comes back whole."""
         resource = await arest(client, "get", name)
         state = resource.get("state")
         state = JobState(state) if state in JobState._value2member_map_ else JobState.UNSPECIFIED
         if state.is_terminal:
             return await self.aget(client, name)
+        epochs = ((resource.get("supervisedTuningSpec") or {}).get("hyperParameters") or {}).get("epochCount")
+        done = (resource.get("tuningJobMetadata") or {}).get("completedEpochCount")
+        detail = resource.get("tuningJobState") if state is JobState.RUNNING else None
         return TuningJob(
             name=resource["name"],
             backend=CAPABILITIES.name,
             state=state,
             display_name=resource.get("tunedModelDisplayName"),
             base_model=resource.get("baseModel"),
+            hyperparameters=Hyperparameters(epoch_count=int(epochs) if epochs else None),
             create_time=resource.get("createTime"),
             start_time=resource.get("startTime"),
             labels=resource.get("labels") or {},
             console_url=self._console_url(resource["name"]),
+            detailed_state=detail.removeprefix("TUNING_JOB_STATE_") if detail else None,
+            completed_epoch_count=int(done) if done else (0 if resource.get("startTime") else None),
+            experiment=resource.get("experiment"),
         )
 
     def find(self, client: genai.Client, job_id: str) -> TuningJob | None:
@@ -169,64 +254,11 @@ class VertexAIBackend(TuningBackend):
         """Failed Vertex jobs stay as history; a new job with the same label supersedes them."""
 
     def delete_model(self, client: genai.Client, name: str) -> bool:
-        """Delete a tuned model given its endpoint or model name; ``False`` when it is already gone.
+        """Delete a tuned model (endpoint, ``ID@N`` version or whole ``ID``) and every checkpoint
+        endpoint it has; ``False`` when it is already gone (see :mod:`.vertex_cleanup`)."""
+        from gemini_tuning.backends.vertex_cleanup import delete_tuned_model
 
-        Vertex AI refuses to delete a deployed model or an endpoint with models on it, so this
-        undeploys the model from its endpoint, deletes the (tuning-created) endpoint once it is
-        empty, then deletes the model, waiting for each long-running operation.
-        """
-        try:
-            with translate_errors():
-                models = self._undeploy_for_delete(client, name)
-        except NotFoundError:
-            return False
-        with translate_errors():
-            for model_name in sorted(models):
-                try:
-                    self._wait(client, rest(client, "delete", model_name))
-                except NotFoundError:
-                    pass
-        return True
-
-    def _undeploy_for_delete(self, client: genai.Client, name: str) -> set[str]:
-        """Undeploy what stands in the way of deleting ``name``; return the model names to delete."""
-        if "/endpoints/" in name:
-            endpoint = rest(client, "get", name)
-            models = {d["model"].split("@")[0] for d in endpoint.get("deployedModels") or []}
-            self._undeploy(client, endpoint)
-            self._wait(client, rest(client, "delete", name))
-            for model in models:  # the endpoints of the model's other checkpoints
-                self._undeploy_for_delete(client, model)
-            return models
-        model = rest(client, "get", name.split("@")[0])
-        for endpoint_name in {d["endpoint"] for d in model.get("deployedModels") or []}:
-            endpoint = rest(client, "get", endpoint_name)
-            if not self._undeploy(client, endpoint, only=model["name"]):
-                self._wait(client, rest(client, "delete", endpoint_name))
-        return {model["name"]}
-
-    def _undeploy(self, client: genai.Client, endpoint: dict, only: str | None = None) -> list[dict]:
-        """Undeploy models (all, or only versions of ``only``) from ``endpoint``; return those left."""
-        left = []
-        for deployed in endpoint.get("deployedModels") or []:
-            if only and deployed["model"].split("@")[0] != only:
-                left.append(deployed)
-                continue
-            body = {"deployedModelId": deployed["id"]}
-            self._wait(client, rest(client, "post", f"{endpoint['name']}:undeployModel", body))
-        return left
-
-    def _wait(self, client: genai.Client, operation: dict, timeout: float = 600.0) -> None:
-        """Poll a Vertex long-running operation until done; raise its error if it failed."""
-        deadline = time.monotonic() + timeout
-        while not operation.get("done"):
-            if time.monotonic() > deadline:
-                raise TuningJobTimeout(f"Operation {operation.get('name')} did not finish within {timeout:g}s.")
-            time.sleep(1.0)
-            operation = rest(client, "get", operation["name"])
-        if operation.get("error"):
-            error = operation["error"]
-            raise service_error(error.get("message") or "the operation failed", status=_status_name(error))
+        return delete_tuned_model(client, name)
 
     def parse(self, job: Any) -> TuningJob:
         """A google-genai ``TuningJob`` as a :class:`TuningJob`."""
@@ -240,7 +272,7 @@ class VertexAIBackend(TuningBackend):
             backend=CAPABILITIES.name,
             state=state,
             display_name=job.tuned_model_display_name,
-            base_model=job.base_model,
+            base_model=job.base_model or (job.pre_tuned_model.base_model if job.pre_tuned_model else None),
             completed_percent=100.0 if state is JobState.SUCCEEDED else None,
             total_steps=stats.tuning_step_count if stats else None,
             tuned_model=job.tuned_model.model if job.tuned_model else None,
@@ -258,6 +290,23 @@ class VertexAIBackend(TuningBackend):
             end_time=iso(job.end_time),
             labels=dict(job.labels or {}),
             console_url=self._console_url(job.name),
+            detailed_state=(
+                job.tuning_job_state.value.removeprefix("TUNING_JOB_STATE_")
+                if job.tuning_job_state and state is JobState.RUNNING
+                else None
+            ),
+            completed_epoch_count=_completed_epochs(job, state),
+            data_stats=_data_stats(stats) if stats else None,
+            checkpoints=[
+                Checkpoint(checkpoint_id=c.checkpoint_id, epoch=c.epoch, step=c.step, endpoint=c.endpoint)
+                for c in (job.tuned_model.checkpoints or [] if job.tuned_model else [])
+            ],
+            experiment=job.experiment,
+            pre_tuned_model=job.pre_tuned_model.tuned_model_name if job.pre_tuned_model else None,
+            pre_tuned_checkpoint_id=job.pre_tuned_model.checkpoint_id if job.pre_tuned_model else None,
+            service_account=job.service_account,
+            kms_key_name=job.encryption_spec.kms_key_name if job.encryption_spec else None,
+            tuning_mode=_tuning_mode(job),
         )
 
     def _console_url(self, name: str | None) -> str:
@@ -268,10 +317,66 @@ class VertexAIBackend(TuningBackend):
             f"/tuning/tuningJob/{job_id}/monitor?project={project}",
         )
 
+    def set_default_checkpoint(self, client: genai.Client, tuned_model: str, checkpoint_id: str) -> dict[str, Any]:
+        """``models.update(default_checkpoint_id=...)``: google-genai's PATCH on the model version."""
+        from google.genai import types
 
-def _status_name(error: dict) -> str | None:
-    """The google.rpc code of an operation's error as its status name (``9`` -> ``FAILED_PRECONDITION``)."""
-    from google.rpc import code_pb2
+        client.models.update(model=tuned_model, config=types.UpdateModelConfig(default_checkpoint_id=checkpoint_id))
+        return rest(client, "get", tuned_model)
 
-    code = error.get("code")
-    return code_pb2.Code.Name(code) if isinstance(code, int) and code in code_pb2.Code.values() else None
+    def training_metrics(self, client: genai.Client, job: TuningJob) -> TrainingMetrics:
+        """The job's TensorBoard time series (see :mod:`.vertex_metrics`)."""
+        from gemini_tuning.backends.vertex_metrics import read_metrics
+
+        if not job.experiment:
+            return TrainingMetrics(missing=f"{job.name} names no experiment (it never started training)")
+        series = read_metrics(client, job.experiment)
+        epochs = job.hyperparameters.epoch_count
+        total = job.data_stats.tuning_step_count if job.data_stats else None
+        if not total and series.get("train_total_loss"):
+            total = series["train_total_loss"][-1].step
+        steps_per_epoch = -(-total // epochs) if total and epochs else None
+        missing = None if series else f"the TensorBoard of {job.experiment} has no time series yet"
+        return TrainingMetrics(series=series, steps_per_epoch=steps_per_epoch, missing=missing)
+
+
+def _tuning_mode(job: Any) -> str | None:
+    mode = job.supervised_tuning_spec.tuning_mode if job.supervised_tuning_spec else None
+    return {"TUNING_MODE_FULL": "full", "TUNING_MODE_PEFT_ADAPTER": "adapter"}.get(mode.value) if mode else None
+
+
+def _completed_epochs(job: Any, state: JobState) -> int | None:
+    """Epochs done: proto3 JSON leaves a zero count out, so a started job without one has done 0."""
+    metadata = job.tuning_job_metadata
+    if metadata and metadata.completed_epoch_count is not None:
+        return int(metadata.completed_epoch_count)
+    return 0 if job.start_time and not state.is_terminal else None
+
+
+def _data_stats(stats: Any) -> TuningDataStats:
+    """google-genai's ``SupervisedTuningDataStats`` as :class:`TuningDataStats`."""
+    indices = [int(i) for i in stats.truncated_example_indices or []]
+    reasons = list(stats.dropped_example_reasons or [])
+    return TuningDataStats(
+        example_count=stats.tuning_dataset_example_count,
+        billable_token_count=stats.total_billable_token_count,
+        billable_character_count=stats.total_billable_character_count,
+        tuning_character_count=stats.total_tuning_character_count,
+        tuning_step_count=stats.tuning_step_count,
+        truncated_example_count=stats.total_truncated_example_count or 0,
+        truncated_example_indices=indices,
+        dropped_example_count=(stats.total_truncated_example_count or len(reasons)) if reasons else 0,
+        dropped_examples=[
+            DroppedExample(index=index, reason=reasons[i] if i < len(reasons) else None)
+            for i, index in enumerate(indices)
+        ],
+        input_token_distribution=_distribution(stats.user_input_token_distribution),
+        output_token_distribution=_distribution(stats.user_output_token_distribution),
+    )
+
+
+def _distribution(dist: Any) -> TokenDistribution | None:
+    if dist is None:
+        return None
+    fields = ("sum", "min", "max", "mean", "median", "p5", "p95")
+    return TokenDistribution(**{field: getattr(dist, field, None) for field in fields})

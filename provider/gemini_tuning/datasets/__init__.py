@@ -2,7 +2,7 @@
 
 Helpers reused by the tuning and evaluation steps:
 
-* :func:`iter_examples` -- stream the examples of a staged file (``report["train_uri"]``).
+* :func:`iter_examples` -- stream the examples of a staged file (``report["training_dataset_uri"]``).
 * :func:`to_text_pair` -- ``(input, output)`` of an example in either format.
 """
 

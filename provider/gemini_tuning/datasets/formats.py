@@ -12,11 +12,6 @@ from __future__ import annotations
 
 from typing import Any, Literal, NotRequired, TypedDict
 
-Backend = Literal["gemini_api", "vertex_ai"]
-GEMINI_API: Backend = "gemini_api"
-VERTEX_AI: Backend = "vertex_ai"
-BACKENDS: tuple[str, ...] = (GEMINI_API, VERTEX_AI)
-
 
 class Part(TypedDict):
     text: str
@@ -27,26 +22,26 @@ class Content(TypedDict):
     parts: list[Part]
 
 
-class GeminiApiExample(TypedDict):
+class TextPairExample(TypedDict):
     """One Gemini API tuning example."""
 
     text_input: str
     output: str
 
 
-class VertexExample(TypedDict):
+class ContentsExample(TypedDict):
     """One Vertex AI supervised tuning example (one JSONL line)."""
 
     contents: list[Content]
     systemInstruction: NotRequired[dict[str, Any]]
 
 
-def gemini_api_example(text_input: str, output: str) -> GeminiApiExample:
+def text_pair_example(text_input: str, output: str) -> TextPairExample:
     return {"text_input": text_input, "output": output}
 
 
-def vertex_example(text_input: str, output: str, system_instruction: str | None = None) -> VertexExample:
-    example: VertexExample = {
+def contents_example(text_input: str, output: str, system_instruction: str | None = None) -> ContentsExample:
+    example: ContentsExample = {
         "contents": [
             {"role": "user", "parts": [{"text": text_input}]},
             {"role": "model", "parts": [{"text": output}]},
@@ -65,29 +60,37 @@ def content_text(content: dict[str, Any]) -> str:
 def to_text_pair(example: dict[str, Any]) -> tuple[str, str]:
     """``(input, output)`` of a single-turn example in either format.
 
-    Used by the tuning and evaluation steps to read staged files back. Raises ``ValueError`` for a
-    multi-turn conversation, a system instruction (it has no place in a text pair) or an unknown shape.
+    Used by the tuning and evaluation steps to read staged files back. Raises
+    :class:`~gemini_tuning.exceptions.InvalidInputError` for a multi-turn conversation, a system instruction
+    (it has no place in a text pair) or an unknown shape.
     """
     if "contents" in example:
         contents = example["contents"]
         if example.get("systemInstruction"):
-            raise ValueError("example has a systemInstruction; it cannot be expressed as a text pair")
+            raise _invalid("example has a systemInstruction; it cannot be expressed as a text pair")
         roles = [turn.get("role") for turn in contents]
         if roles != ["user", "model"]:
-            raise ValueError(f"not a single-turn example: roles {roles}, expected ['user', 'model']")
+            raise _invalid(f"not a single-turn example: roles {roles}, expected ['user', 'model']")
         return content_text(contents[0]), content_text(contents[1])
     text_input = example.get("text_input", example.get("textInput"))
     if text_input is None or "output" not in example:
-        raise ValueError(f"not a tuning example: keys {sorted(example)}")
+        raise _invalid(f"not a tuning example: keys {sorted(example)}")
     return text_input, example["output"]
 
 
 def to_backend(example: dict[str, Any], backend: str) -> dict[str, Any]:
-    """Convert an example of either format to ``backend``'s format (``ValueError`` if not meaningful)."""
-    if backend == VERTEX_AI:
-        if "contents" in example:
-            return example
-        return vertex_example(*to_text_pair(example))
-    if backend == GEMINI_API:
-        return gemini_api_example(*to_text_pair(example))
-    raise ValueError(f"unknown backend {backend!r}; expected one of {', '.join(BACKENDS)}")
+    """Convert an example of either format to the format backend ``backend`` reads (``InvalidInputError`` if
+    not meaningful, e.g. a conversation for a backend that reads text pairs)."""
+    from gemini_tuning.backends import capabilities_for
+
+    if capabilities_for(backend).dataset_format == "text_pair":
+        return text_pair_example(*to_text_pair(example))
+    if "contents" in example:
+        return example
+    return contents_example(*to_text_pair(example))
+
+
+def _invalid(message: str) -> Exception:
+    from gemini_tuning.exceptions import InvalidInputError
+
+    return InvalidInputError(message)

@@ -1,6 +1,7 @@
 """Validation rules: per-example checks (:class:`ExampleChecker`) and dataset-level limits (:func:`dataset_checks`).
 
-Limits come from the Gemini API fine-tuning page and the Vertex AI supervised tuning docs.
+The limits and the example format come from the backend's capabilities (:mod:`gemini_tuning.backends`); this
+module asks them, it does not know the services by name.
 """
 
 from __future__ import annotations
@@ -8,21 +9,8 @@ from __future__ import annotations
 import json
 import re
 import string
+from dataclasses import dataclass
 from typing import Any
-
-from gemini_tuning.datasets.formats import GEMINI_API, VERTEX_AI
-
-# Gemini API (ai.google.dev/gemini-api/docs/model-tuning)
-GEMINI_MAX_INPUT_CHARS = 40_000
-GEMINI_MAX_OUTPUT_CHARS = 5_000
-GEMINI_MIN_EXAMPLES = 20
-GEMINI_RECOMMENDED_MIN_EXAMPLES = 100
-GEMINI_RECOMMENDED_MAX_EXAMPLES = 500
-GEMINI_MAX_INLINE_BYTES = 4_000_000  # "File size limit is 4 MB"; decimal MB, the conservative reading
-# Vertex AI supervised tuning
-VERTEX_MAX_FILE_BYTES = 1_000_000_000  # 1 GB, decimal
-VERTEX_MAX_EXAMPLES = 1_000_000
-VERTEX_MAX_VALIDATION_EXAMPLES = 5_000
 
 # C0 controls except tab, LF, CR; and DEL
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -39,7 +27,38 @@ def json_type(value: Any) -> str:
     )
 
 
-def text_problems(field: str, value: Any, max_chars: int = 0) -> Problems:
+@dataclass(frozen=True)
+class ExampleRules:
+    """What one example must satisfy and the shape it is written in."""
+
+    #: the service's name for messages, e.g. ``Gemini API``
+    label: str
+    #: write ``{"text_input", "output"}`` pairs (else chat ``contents``)
+    text_pair: bool
+    max_input_chars: int = 0
+    max_output_chars: int = 0
+    system_instruction: bool = True
+    multi_turn: bool = True
+
+    @classmethod
+    def of(cls, capabilities: Any) -> ExampleRules:
+        """The rules of a backend's :class:`~gemini_tuning.backends.Capabilities`."""
+        limits = capabilities.limits
+        return cls(
+            label=capabilities.label,
+            text_pair=capabilities.dataset_format == "text_pair",
+            max_input_chars=limits.max_input_chars or 0,
+            max_output_chars=limits.max_output_chars or 0,
+            system_instruction=capabilities.system_instruction,
+            multi_turn=capabilities.multi_turn,
+        )
+
+
+#: No service's limits, chat ``contents`` kept: formatting only (the evaluation step applies templates with it).
+FORMATTING_ONLY = ExampleRules(label="formatting", text_pair=False)
+
+
+def text_problems(field: str, value: Any, max_chars: int = 0, label: str = "") -> Problems:
     """Problems of one text value: missing, not a string, empty, control characters, too long."""
     if value is None:
         return [(field, "missing field")]
@@ -51,7 +70,7 @@ def text_problems(field: str, value: Any, max_chars: int = 0) -> Problems:
     if m := CONTROL_CHARS.search(value):
         problems.append((field, f"contains control character U+{ord(m.group()):04X} at character {m.start() + 1}"))
     if max_chars and len(value) > max_chars:
-        problems.append((field, f"is {len(value):,} characters; the Gemini API limit is {max_chars:,}"))
+        problems.append((field, f"is {len(value):,} characters; the {label} limit is {max_chars:,}"))
     return problems
 
 
@@ -75,7 +94,7 @@ def template_fields(template: str) -> list[str]:
 
 
 class ExampleChecker:
-    """Checks one record and returns it normalized for ``backend``.
+    """Checks one record against ``rules`` and returns it normalized to their shape.
 
     :meth:`check` returns ``(example, input_text, output_text, problems)``; ``example`` is ``None`` when
     there are problems. ``input_text`` / ``output_text`` feed de-duplication and length statistics.
@@ -83,22 +102,27 @@ class ExampleChecker:
 
     def __init__(
         self,
-        backend: str,
+        rules: ExampleRules,
         *,
         input_column: str | None = None,
         output_column: str | None = None,
         prompt_template: str | None = None,
     ):
-        if backend not in (GEMINI_API, VERTEX_AI):
-            raise ValueError(f"unknown backend {backend!r}; expected gemini_api or vertex_ai")
-        self.backend = backend
+        self.rules = rules
         self.input_column = input_column
         self.output_column = output_column or "output"
         self.template = prompt_template
         self.placeholders = template_fields(prompt_template) if prompt_template else []
-        gemini = backend == GEMINI_API
-        self.max_in = GEMINI_MAX_INPUT_CHARS if gemini else 0
-        self.max_out = GEMINI_MAX_OUTPUT_CHARS if gemini else 0
+        self.max_in, self.max_out = rules.max_input_chars, rules.max_output_chars
+        # examples rebuilt from another shape (or through the template) rather than kept as they came
+        self.converted = 0
+        self._pair_converts = 0 if rules.text_pair and prompt_template is None and input_column is None else 1
+        self._contents_converts = 1 if rules.text_pair or prompt_template is not None else 0
+
+    @property
+    def columns(self) -> list[str]:
+        """The fields a CSV header must have."""
+        return [*(self.placeholders or [self.input_column or "text_input"]), self.output_column]
 
     def check(self, record: Any, controls: bool = True, build: bool = True) -> tuple[Any, str, str, Problems]:
         """``controls=False`` skips the control-character scan when the caller knows there can be none;
@@ -135,10 +159,12 @@ class ExampleChecker:
             and not out.isspace()
             and not (controls and (CONTROL_CHARS.search(inp) or CONTROL_CHARS.search(out)))
         ):
+            self.converted += self._pair_converts
             return self._pair(inp, out) if build else True, inp, out, []
+        label = self.rules.label
         if problems is None:
-            problems = text_problems(in_field, inp, self.max_in)
-        problems = problems + text_problems(out_field, out, self.max_out)
+            problems = text_problems(in_field, inp, self.max_in, label)
+        problems = problems + text_problems(out_field, out, self.max_out, label)
         if (
             self.input_column is None
             and self.template is None
@@ -149,10 +175,11 @@ class ExampleChecker:
             problems = [("record", 'expected "text_input" and "output" fields, or "contents"')]
         if problems:
             return None, "", "", problems
+        self.converted += self._pair_converts
         return self._pair(inp, out), inp, out, []
 
     def _pair(self, inp: str, out: str) -> dict:
-        if self.backend == GEMINI_API:
+        if self.rules.text_pair:
             return {"text_input": inp, "output": out}
         return {"contents": [{"role": "user", "parts": [{"text": inp}]}, {"role": "model", "parts": [{"text": out}]}]}
 
@@ -172,13 +199,38 @@ class ExampleChecker:
             return None, problems
         return self.template.format_map(values), None
 
-    # --- Vertex contents ---
+    # --- chat contents (Vertex AI format) ---
     def _check_contents(self, record: dict) -> tuple[dict | None, str, str, Problems]:
-        contents = record["contents"]
-        problems: Problems = []
+        turns, problems = self._turns(record["contents"])
+        system_texts, system_problems = self._system(record.get("systemInstruction"))
+        problems += system_problems
+        if not self.rules.multi_turn and len(turns) != 2 and not problems:
+            problems.append(
+                (
+                    "contents",
+                    f"has {len(turns)} turns; only single-turn (user, model) examples convert to the "
+                    f"{self.rules.label} format",
+                )
+            )
+        if problems:
+            return None, "", "", problems
+        inp = "".join(turns[0][1]) if len(turns) == 2 else "\n".join(f"{r}: {''.join(t)}" for r, t in turns[:-1])
+        out = "".join(turns[-1][1])
+        if self.template is not None:
+            if len(turns) != 2:
+                return None, "", "", [("contents", "prompt_template applies to single-turn examples only")]
+            inp, template_problems = self._apply_template(record, {"text_input": inp})
+            if template_problems:
+                return None, "", "", template_problems
+            turns[0] = ("user", [inp])
+        return self._contents_example(turns, system_texts, inp, out)
+
+    def _turns(self, contents: Any) -> tuple[list[tuple[str, list[str]]], Problems]:
+        """The ``(role, texts)`` of each turn: roles alternate from ``user`` and end with ``model``."""
         if type(contents) is not list or not contents:
-            return None, "", "", [("contents", "must be a non-empty list of turns")]
+            return [], [("contents", "must be a non-empty list of turns")]
         turns: list[tuple[str, list[str]]] = []
+        problems: Problems = []
         expected = "user"
         for i, turn in enumerate(contents):
             where = f"contents[{i}]"
@@ -200,52 +252,37 @@ class ExampleChecker:
         last_role = contents[-1].get("role") if type(contents[-1]) is dict else None
         if last_role != "model":
             problems.append(("contents", f'the last turn must be "model", got {json.dumps(last_role)}'))
-        system = record.get("systemInstruction")
-        system_texts: list[str] = []
-        if system is not None:
-            if self.backend == GEMINI_API:
-                problems.append(
-                    (
-                        "systemInstruction",
-                        "is not supported by Gemini API tuning (tuned models do not support system instructions)",
-                    )
-                )
-            elif type(system) is not dict:
-                problems.append(("systemInstruction", f"must be an object, got {json_type(system)}"))
-            else:
-                system_texts, part_problems = self._parts("systemInstruction", system.get("parts"))
-                problems += part_problems
-        if self.backend == GEMINI_API and len(contents) != 2 and not problems:
-            problems.append(
-                (
-                    "contents",
-                    f"has {len(contents)} turns; only single-turn (user, model) examples convert to the Gemini API format",
-                )
-            )
-        if problems:
-            return None, "", "", problems
+        return turns, problems
 
-        inp = "".join(turns[0][1]) if len(turns) == 2 else "\n".join(f"{r}: {''.join(t)}" for r, t in turns[:-1])
-        out = "".join(turns[-1][1])
-        if self.template is not None:
-            if len(turns) != 2:
-                return None, "", "", [("contents", "prompt_template applies to single-turn examples only")]
-            inp, template_problems = self._apply_template(record, {"text_input": inp})
-            if template_problems:
-                return None, "", "", template_problems
-            turns[0] = ("user", [inp])
-        if self.backend == GEMINI_API:
-            bad = text_problems("contents[0].parts", inp, self.max_in) + text_problems(
-                "contents[1].parts", out, self.max_out
+    def _system(self, system: Any) -> tuple[list[str], Problems]:
+        if system is None:
+            return [], []
+        if not self.rules.system_instruction:
+            message = f"is not supported by {self.rules.label} tuning (tuned models do not support system instructions)"
+            return [], [("systemInstruction", message)]
+        if type(system) is not dict:
+            return [], [("systemInstruction", f"must be an object, got {json_type(system)}")]
+        return self._parts("systemInstruction", system.get("parts"))
+
+    def _contents_example(
+        self, turns: list[tuple[str, list[str]]], system_texts: list[str], inp: str, out: str
+    ) -> tuple[dict | None, str, str, Problems]:
+        """The checked example in the rules' shape (a text pair is checked against the length limits)."""
+        if self.rules.text_pair:
+            label = self.rules.label
+            bad = text_problems("contents[0].parts", inp, self.max_in, label) + text_problems(
+                "contents[1].parts", out, self.max_out, label
             )
             if bad:
                 return None, "", "", bad
+            self.converted += 1
             return {"text_input": inp, "output": out}, inp, out, []
         example: dict[str, Any] = {}
         if system_texts:
             example["systemInstruction"] = {"parts": [{"text": t} for t in system_texts]}
             inp = "".join(system_texts) + "\n" + inp
         example["contents"] = [{"role": r, "parts": [{"text": t} for t in texts]} for r, texts in turns]
+        self.converted += self._contents_converts
         return example, inp, out, []
 
     def _parts(self, where: str, parts: Any) -> tuple[list[str], Problems]:
@@ -265,36 +302,35 @@ class ExampleChecker:
 
 
 def dataset_checks(
-    backend: str, *, train_count: int, validation_count: int, train_bytes: int
+    capabilities: Any, *, train_count: int, validation_count: int, train_bytes: int
 ) -> tuple[list[str], list[str]]:
-    """Dataset-level limits: returns ``(errors, warnings)``."""
+    """Dataset-level limits of a backend's capabilities: returns ``(errors, warnings)``."""
+    limits, label = capabilities.limits, capabilities.label
     errors, warnings = [], []
-    if backend == GEMINI_API:
-        if train_count < GEMINI_MIN_EXAMPLES:
-            errors.append(f"{train_count} training examples; the Gemini API needs at least {GEMINI_MIN_EXAMPLES}")
-        elif train_count < GEMINI_RECOMMENDED_MIN_EXAMPLES:
-            warnings.append(
-                f"only {train_count} training examples; {GEMINI_RECOMMENDED_MIN_EXAMPLES}-"
-                f"{GEMINI_RECOMMENDED_MAX_EXAMPLES} are recommended"
-            )
-        if train_bytes > GEMINI_MAX_INLINE_BYTES:
-            errors.append(
-                f"the training data is {train_bytes:,} bytes; the Gemini API inline upload limit is 4 MB "
-                f"({GEMINI_MAX_INLINE_BYTES:,} bytes)"
-            )
-    else:
-        if train_count == 0:
-            errors.append("no training examples")
-        if train_count > VERTEX_MAX_EXAMPLES:
-            errors.append(f"{train_count:,} training examples; Vertex AI accepts at most {VERTEX_MAX_EXAMPLES:,}")
-        if validation_count > VERTEX_MAX_VALIDATION_EXAMPLES:
-            errors.append(
-                f"{validation_count:,} validation examples; Vertex AI accepts at most "
-                f"{VERTEX_MAX_VALIDATION_EXAMPLES:,}"
-            )
-        if train_bytes > VERTEX_MAX_FILE_BYTES:
-            errors.append(
-                f"the training file is {train_bytes:,} bytes; Vertex AI accepts at most 1 GB "
-                f"({VERTEX_MAX_FILE_BYTES:,} bytes)"
-            )
+    if train_count < limits.min_examples:
+        errors.append(f"{train_count:,} training examples; {label} tuning needs at least {limits.min_examples:,}")
+    elif limits.recommended_examples and train_count < limits.recommended_examples[0]:
+        low, high = limits.recommended_examples
+        warnings.append(f"only {train_count} training examples; {low}-{high} are recommended")
+    if limits.max_examples is not None and train_count > limits.max_examples:
+        errors.append(f"{train_count:,} training examples; {label} tuning accepts at most {limits.max_examples:,}")
+    if limits.max_validation_examples is not None and validation_count > limits.max_validation_examples:
+        errors.append(
+            f"{validation_count:,} validation examples; {label} tuning accepts at most "
+            f"{limits.max_validation_examples:,}"
+        )
+    if limits.max_training_bytes is not None and train_bytes > limits.max_training_bytes:
+        what = "inline upload limit is" if capabilities.staging == "inline" else "training file limit is"
+        errors.append(
+            f"the training data is {train_bytes:,} bytes; the {label} {what} {decimal_size(limits.max_training_bytes)} "
+            f"({limits.max_training_bytes:,} bytes)"
+        )
     return errors, warnings
+
+
+def decimal_size(n: int) -> str:
+    """``4 MB`` / ``1 GB`` (decimal units, as the services state their limits)."""
+    for unit, size in (("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
+        if n >= size and n % size == 0:
+            return f"{n // size} {unit}"
+    return f"{n:,} bytes"

@@ -1,4 +1,8 @@
-"""Content-addressed writes: ``{base}/{sha256[:16]}/{name}``, skipped when already present with the same size."""
+"""The staging location: where every file this provider writes goes, never next to the user's source data.
+
+Content-addressed writes: ``{staging_uri}/{sha256[:16]}/{name}``, skipped when already present with the same size.
+``staging_uri`` defaults to ``[gemini_tuning] staging_uri``, else ``file://{AIRFLOW_HOME}/gemini_tuning/staging``.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,31 @@ import os
 from typing import Any
 
 from gemini_tuning.datasets.storage import as_path, copy_file, size_of, uri_of
+
+#: the URI scheme each kind of ``Capabilities.staging`` reads training files from (``inline``: none, sent in the request)
+_READ_SCHEMES = {"gcs": "gs://"}
+
+
+def read_scheme(capabilities: Any) -> str | None:
+    """Where the service reads training files from (``gs://``), or ``None`` when the examples go inline."""
+    return _READ_SCHEMES.get(capabilities.staging)
+
+
+def service_reads(capabilities: Any, uri: Any) -> bool:
+    """Whether the service can read the file at ``uri`` itself."""
+    scheme = read_scheme(capabilities)
+    return scheme is not None and str(uri).startswith(scheme)
+
+
+def default_staging_uri() -> str:
+    """``[gemini_tuning] staging_uri`` or ``file://{AIRFLOW_HOME}/gemini_tuning/staging``."""
+    from airflow.sdk import conf
+
+    configured = conf.get("gemini_tuning", "staging_uri", fallback=None)
+    if configured:
+        return configured.rstrip("/")
+    home = os.environ.get("AIRFLOW_HOME") or os.path.expanduser("~/airflow")
+    return f"file://{home}/gemini_tuning/staging"
 
 
 def put_if_absent(src: Any, dest: Any) -> bool:
@@ -27,20 +56,15 @@ def file_sha256(path: Any) -> str:
     return digest.hexdigest()
 
 
-def stage_files(
-    staging_uri: Any, sha256: str, *, train: str, validation: str | None = None, rejects: str | None = None
-) -> dict[str, Any]:
+def stage_files(staging_uri: Any, sha256: str, *, train: str, validation: str | None = None) -> dict[str, Any]:
     """Stage local spool files under ``{staging_uri}/{sha256[:16]}/``.
 
-    The rejects file is named by its own hash (``rejects-{sha[:16]}.jsonl``) since different invalid rows can
-    accompany the same valid data. Returns ``train_uri``, ``validation_uri``, ``rejects_uri`` and ``staged``
+    Returns the report's ``training_dataset_uri``, ``validation_dataset_uri``, ``staging_dir`` and ``staged``
     (whether anything was written).
     """
     base = as_path(staging_uri) / sha256[:16]
-    out: dict[str, Any] = {"train_uri": None, "validation_uri": None, "rejects_uri": None, "staged": False}
-    files = {"train_uri": (train, "train.jsonl"), "validation_uri": (validation, "validation.jsonl")}
-    if rejects is not None:
-        files["rejects_uri"] = (rejects, f"rejects-{file_sha256(rejects)[:16]}.jsonl")
+    out: dict[str, Any] = {"staging_dir": uri_of(base), "staged": False, "validation_dataset_uri": None}
+    files = {"training_dataset_uri": (train, "train.jsonl"), "validation_dataset_uri": (validation, "validation.jsonl")}
     for key, (local, name) in files.items():
         if local is None or not os.path.exists(local):
             continue
@@ -48,3 +72,10 @@ def stage_files(
         out["staged"] |= put_if_absent(local, dest)
         out[key] = uri_of(dest)
     return out
+
+
+def stage_rejects(staging_uri: Any, rejects: str) -> str:
+    """Stage a rejects file as ``{staging_uri}/rejects/rejects-{its sha256[:16]}.jsonl``; return its URI."""
+    dest = as_path(staging_uri) / "rejects" / f"rejects-{file_sha256(rejects)[:16]}.jsonl"
+    put_if_absent(rejects, dest)
+    return uri_of(dest)

@@ -1,57 +1,49 @@
-"""Hand a staged dataset to its backend: the Gemini API inline-size check, or a content-addressed copy for Vertex AI."""
+"""Hand a staged dataset to its backend: the inline-size check, or a content-addressed copy where the service reads."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from gemini_tuning.datasets.formats import GEMINI_API, VERTEX_AI
-from gemini_tuning.datasets.rules import GEMINI_MAX_INLINE_BYTES
-from gemini_tuning.datasets.staging import put_if_absent
+from gemini_tuning.backends import capabilities_for
+from gemini_tuning.contracts.dataset import StagedDataset, UploadResult
+from gemini_tuning.datasets.errors import DatasetUploadError
+from gemini_tuning.datasets.rules import decimal_size
+from gemini_tuning.datasets.staging import put_if_absent, read_scheme, service_reads
 from gemini_tuning.datasets.storage import as_path, size_of, uri_of
 
 
-class DatasetUploadError(ValueError):
-    """The staged dataset cannot be handed to the backend."""
-
-
-def upload_dataset(report: dict[str, Any], destination_uri: str | None = None) -> dict[str, Any]:
-    """Return the tuning step's ``training_dataset`` dict for a validation ``report``."""
-    backend, sha = report.get("backend"), report.get("sha256")
-    train_uri = report.get("train_uri")
-    if not train_uri or not sha:
-        raise DatasetUploadError(
-            "dataset report has no train_uri/sha256; pass the output of ValidateTuningDatasetOperator"
-        )
-    result = {
-        "backend": backend,
-        "training_dataset_uri": train_uri,
-        "validation_dataset_uri": report.get("validation_uri"),
-        "example_count": report.get("train_count"),
-        "validation_example_count": report.get("validation_count", 0),
-        "sha256": sha,
-        "prompt_template": report.get("prompt_template"),
-        "uploaded": False,
-    }
-    if backend == GEMINI_API:
-        size = size_of(as_path(train_uri))
-        if size > GEMINI_MAX_INLINE_BYTES:
-            raise DatasetUploadError(
-                f"{train_uri} is {size:,} bytes; the Gemini API inline upload limit is 4 MB "
-                f"({GEMINI_MAX_INLINE_BYTES:,} bytes). Reduce the dataset or tune on Vertex AI."
-            )
+def upload_dataset(dataset: Any, destination_uri: str | None = None) -> UploadResult:
+    """The :class:`UploadResult` for a validation report (or an earlier upload result)."""
+    staged = StagedDataset.parse(dataset, argument="dataset")
+    caps = capabilities_for(staged.backend)
+    result = UploadResult(**staged.model_dump(include=set(StagedDataset.model_fields)))
+    scheme = read_scheme(caps)
+    if scheme is None:  # the examples go inline in the request
+        check_inline_size(staged.training_dataset_uri, caps)
         return result
-    if backend != VERTEX_AI:
-        raise DatasetUploadError(f"unknown backend {backend!r} in the dataset report")
     if destination_uri is None:
-        if not str(train_uri).startswith("gs://"):
+        if not service_reads(caps, staged.training_dataset_uri):
             raise DatasetUploadError(
-                f"Vertex AI reads training data from gs://; {train_uri} is not there: pass destination_uri='gs://bucket/prefix'"
+                f"{caps.label} reads training data from {scheme}; {staged.training_dataset_uri} is not there: "
+                f"pass destination_uri='{scheme}bucket/prefix'"
             )
         return result
-    base = as_path(destination_uri.rstrip("/")) / sha[:16]
+    base = as_path(destination_uri.rstrip("/")) / staged.sha256[:16]
+    uploaded, uris = False, {}
     for key, name in (("training_dataset_uri", "train.jsonl"), ("validation_dataset_uri", "validation.jsonl")):
-        if result[key]:
+        if getattr(staged, key):
             dest = base / name
-            result["uploaded"] |= put_if_absent(result[key], dest)
-            result[key] = uri_of(dest)
-    return result
+            uploaded |= put_if_absent(getattr(staged, key), dest)
+            uris[key] = uri_of(dest)
+    return result.model_copy(update={**uris, "uploaded": uploaded})
+
+
+def check_inline_size(uri: str, capabilities: Any) -> None:
+    """Examples sent inline: refuse a file over the service's request limit before reading it."""
+    limit = capabilities.limits.max_training_bytes
+    size = size_of(as_path(uri))
+    if limit is not None and size > limit:
+        raise DatasetUploadError(
+            f"{uri} is {size:,} bytes; the {capabilities.label} inline upload limit is {decimal_size(limit)} "
+            f"({limit:,} bytes). Reduce the dataset, or tune on a backend that reads training files."
+        )

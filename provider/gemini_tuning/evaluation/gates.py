@@ -1,72 +1,106 @@
-"""Pass/fail gates over an evaluation summary. Checked for sanity before any request, applied after scoring."""
+"""Pass/fail gates over an evaluation. Checked for sanity before any request, applied after scoring."""
 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from airflow.exceptions import AirflowException
+from gemini_tuning.contracts.evaluation import GateCheck, GateResults, MetricComparison
+from gemini_tuning.exceptions import InvalidInputError
 
 
-class EvaluationGateFailed(AirflowException):
-    """At least one gate failed; the message lists each one."""
+@dataclass(frozen=True, slots=True)
+class GateSpec:
+    """The gates of one evaluation, checked against the evaluated metrics."""
+
+    min_scores: dict[str, float]
+    improve: tuple[str, ...]  # metrics whose tuned mean must beat the baseline's
+    max_failed_fraction: float
+
+    @property
+    def primary_metric(self) -> str | None:
+        """The gate metric: the first ``min_scores`` metric, else the first that must improve."""
+        return next(iter(self.min_scores), None) or next(iter(self.improve), None)
 
 
 def check_gate_arguments(
     metric_names: Collection[str],
     *,
     min_scores: Mapping[str, Any] | None,
-    require_improvement: bool | Collection[str],
+    require_improvement: bool | str | Collection[str],
     baseline_model: str | None,
     max_failed_fraction: float,
-) -> list[str]:
-    """Validate the gate arguments; return the metrics that must improve over the baseline."""
+) -> GateSpec:
+    """Validate the gate arguments (an :class:`InvalidInputError` naming the first problem)."""
     for name, threshold in (min_scores or {}).items():
         if name not in metric_names:
-            raise ValueError(f"min_scores names {name!r}, which is not evaluated (metrics: {', '.join(metric_names)})")
+            raise InvalidInputError(
+                f"min_scores names {name!r}, which is not evaluated (metrics: {', '.join(metric_names)})"
+            )
         if isinstance(threshold, bool) or not isinstance(threshold, (int, float)):
-            raise ValueError(f"min_scores[{name!r}] must be a number, got {threshold!r}")
+            raise InvalidInputError(f"min_scores[{name!r}] must be a number, got {threshold!r}")
+    if isinstance(max_failed_fraction, bool) or not isinstance(max_failed_fraction, (int, float)):
+        raise InvalidInputError(f"max_failed_fraction must be a number between 0 and 1, got {max_failed_fraction!r}")
     if not 0.0 <= float(max_failed_fraction) <= 1.0:
-        raise ValueError(f"max_failed_fraction must be between 0 and 1, got {max_failed_fraction}")
+        raise InvalidInputError(f"max_failed_fraction must be between 0 and 1, got {max_failed_fraction}")
+    spec = dict(
+        min_scores={k: float(v) for k, v in (min_scores or {}).items()}, max_failed_fraction=max_failed_fraction
+    )
     if not require_improvement:
-        return []
+        return GateSpec(improve=(), **spec)
     if not baseline_model:
-        raise ValueError("require_improvement_over_baseline needs a baseline_model to compare with")
+        raise InvalidInputError("require_improvement_over_baseline needs a baseline_model to compare with")
     if require_improvement is True:
-        return list(metric_names)
-    if isinstance(require_improvement, str):
-        require_improvement = [require_improvement]
-    unknown = [m for m in require_improvement if m not in metric_names]
+        return GateSpec(improve=tuple(metric_names), **spec)
+    improve = (require_improvement,) if isinstance(require_improvement, str) else tuple(require_improvement)
+    unknown = [m for m in improve if m not in metric_names]
     if unknown:
-        raise ValueError(f"require_improvement_over_baseline names {unknown}, which are not evaluated")
-    return list(require_improvement)
+        raise InvalidInputError(f"require_improvement_over_baseline names {unknown}, which are not evaluated")
+    return GateSpec(improve=improve, **spec)
 
 
-def apply_gates(
-    summary: Mapping[str, Any],
-    *,
-    min_scores: Mapping[str, float] | None,
-    improve: Collection[str],
-    max_failed_fraction: float,
-) -> dict[str, Any]:
-    """``{"passed": bool, "reasons": [one message per failed gate]}``."""
-    reasons = []
-    if summary["failed_fraction"] > max_failed_fraction:
-        reasons.append(
-            f"{summary['failed']} of {summary['examples']} examples failed "
-            f"(fraction {summary['failed_fraction']:.4f} > max_failed_fraction {max_failed_fraction})"
+def apply_gates(spec: GateSpec, metrics: Mapping[str, MetricComparison], *, examples: int, failed: int) -> GateResults:
+    """Every gate checked, in order: failed fraction, then min scores, then improvements."""
+    fraction = failed / examples if examples else 0.0
+    checks = [
+        GateCheck(
+            gate="max_failed_fraction",
+            value=round(fraction, 6),
+            threshold=spec.max_failed_fraction,
+            passed=fraction <= spec.max_failed_fraction,
+            message=f"{failed} of {examples} examples failed "
+            f"(fraction {fraction:.4f} {'<=' if fraction <= spec.max_failed_fraction else '>'} "
+            f"max_failed_fraction {spec.max_failed_fraction})",
         )
-    metrics = summary["metrics"]
-    for name, threshold in (min_scores or {}).items():
-        tuned = metrics[name]["tuned"]
+    ]
+    for name, threshold in spec.min_scores.items():
+        tuned = metrics[name].tuned
         if tuned is None:
-            reasons.append(f"{name}: no successful tuned-model answer to score (min_scores {threshold})")
-        elif tuned < threshold:
-            reasons.append(f"{name}: tuned score {tuned:.4f} < min_scores {threshold}")
-    for name in improve:
-        tuned, baseline = metrics[name]["tuned"], metrics[name]["baseline"]
+            message, passed = f"{name}: no successful tuned-model answer to score (min_scores {threshold})", False
+        else:
+            passed = tuned >= threshold
+            message = f"{name}: tuned score {tuned:.4f} {'>=' if passed else '<'} min_scores {threshold}"
+        checks.append(
+            GateCheck(gate="min_score", metric=name, value=tuned, threshold=threshold, passed=passed, message=message)
+        )
+    for name in spec.improve:
+        tuned, baseline = metrics[name].tuned, metrics[name].baseline
         if tuned is None or baseline is None:
-            reasons.append(f"{name}: cannot compare with the baseline (tuned {tuned}, baseline {baseline})")
-        elif tuned <= baseline:
-            reasons.append(f"{name}: tuned {tuned:.4f} does not improve on baseline {baseline:.4f}")
-    return {"passed": not reasons, "reasons": reasons}
+            message, passed = f"{name}: cannot compare with the baseline (tuned {tuned}, baseline {baseline})", False
+        else:
+            passed = tuned > baseline
+            verb = "improves on" if passed else "does not improve on"
+            message = f"{name}: tuned {tuned:.4f} {verb} baseline {baseline:.4f}"
+        checks.append(
+            GateCheck(
+                gate="improvement_over_baseline",
+                metric=name,
+                value=tuned,
+                threshold=baseline,
+                passed=passed,
+                message=message,
+            )
+        )
+    reasons = [check.message for check in checks if not check.passed]
+    return GateResults(passed=not reasons, reasons=reasons, checks=checks)

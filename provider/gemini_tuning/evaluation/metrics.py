@@ -8,7 +8,8 @@
 * ``chrf``: sentence-level chrF (character 6-grams, beta 2, sacreBLEU defaults) from ``sacrebleu``, / 100.
 * any user callable ``(prediction, reference) -> float``.
 
-``rouge-score`` and ``sacrebleu`` are imported on first use, not at import.
+``rouge-score`` and ``sacrebleu`` are dependencies of the provider. They are imported on first use, not at
+import, and :func:`resolve_metrics` checks that they are installed before any request is sent.
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
+
+from gemini_tuning.exceptions import InvalidInputError
+from gemini_tuning.optional import require
 
 Metric = Callable[[str, str], float]
 
@@ -74,10 +78,15 @@ BUILTIN_METRICS: dict[str, Metric] = {
     "rouge_l": rouge_l,
     "chrf": chrf,
 }
+#: The library each built-in metric imports, and the pip extra that installs it.
+METRIC_LIBRARIES: dict[str, tuple[str, str]] = {
+    "rouge_l": ("rouge_score", "evaluation"),
+    "chrf": ("sacrebleu", "evaluation"),
+}
 
 
-class MetricError(ValueError):
-    """A metric is unknown, or a metric returned something that is not a finite number."""
+class MetricError(InvalidInputError):
+    """A metric is unknown, its library is missing, or it raised or returned something that is not a finite number."""
 
 
 def resolve_metrics(names: Iterable[str], custom: Mapping[str, Metric] | None = None) -> dict[str, Metric]:
@@ -92,6 +101,9 @@ def resolve_metrics(names: Iterable[str], custom: Mapping[str, Metric] | None = 
                 f"unknown metric {name!r}; built-in metrics are {', '.join(BUILTIN_METRICS)} "
                 "(pass your own as custom_metrics={name: callable})"
             )
+        if name in METRIC_LIBRARIES:
+            module, extra = METRIC_LIBRARIES[name]
+            require(module, extra, feature=f"the {name} metric")
         resolved[name] = BUILTIN_METRICS[name]
     for name, fn in custom.items():
         if not callable(fn):
@@ -121,3 +133,8 @@ def score(metrics: Mapping[str, Metric], prediction: str, reference: str, *, whe
 def mean(values: Iterable[float]) -> float | None:
     values = list(values)
     return sum(values) / len(values) if values else None
+
+
+def rounded(value: float | None) -> float | None:
+    """A mean or delta as reported (6 decimals); ``None`` stays ``None``."""
+    return None if value is None else round(value, 6)

@@ -21,12 +21,13 @@ from gemini_tuning.connection import ConnectionSettings
 from gemini_tuning.exceptions import (
     InvalidInputError,
     NotFoundError,
+    ServiceError,
     TuningJobFailed,
     TuningJobTimeout,
     translate_errors,
 )
 from gemini_tuning.hooks import clients
-from gemini_tuning.models import Hyperparameters, JobState, TuningJob, TuningJobSpec
+from gemini_tuning.models import Hyperparameters, JobState, TrainingMetrics, TuningJob, TuningJobSpec
 
 if TYPE_CHECKING:
     from google import genai
@@ -199,6 +200,32 @@ class GeminiTuningHook(BaseHook):
             self.log.info("Tuned model %s does not exist (already deleted)", name)
         return deleted
 
+    def set_default_checkpoint(self, tuned_model: str, checkpoint_id: str) -> dict[str, Any]:
+        """Make a checkpoint the tuned model's default (what its endpoint serves); the updated model resource."""
+        if not self.capabilities.checkpoints:
+            raise InvalidInputError(f"{self.capabilities.label} tuned models have no checkpoints.")
+        with self._remote():
+            model = self.backend.set_default_checkpoint(self.client, tuned_model, str(checkpoint_id))
+        self.log.info("Checkpoint %s is now the default of %s", checkpoint_id, tuned_model)
+        return model
+
+    def get_training_metrics(self, job: TuningJob) -> TrainingMetrics:
+        """The job's training metrics (Vertex AI: its TensorBoard time series; Gemini API: its loss snapshots).
+
+        Metrics may be published only near or after the job's end: when none can be read, one
+        warning says why and the result is empty with ``missing`` set; this never raises a service error.
+        """
+        try:
+            with self._remote():
+                metrics = self.backend.training_metrics(self.client, job)
+        except ServiceError as exc:
+            metrics = TrainingMetrics(missing=f"reading them failed: {exc.message}")
+        if metrics.missing:
+            self.log.warning(
+                "No training metrics for %s (%s); the summary's loss curves are empty.", job.name, metrics.missing
+            )
+        return metrics
+
     def wait_for_tuning_job(
         self,
         name: str,
@@ -206,13 +233,16 @@ class GeminiTuningHook(BaseHook):
         poll_interval: float = 30.0,
         timeout: float | None = None,
         on_poll: Callable[[TuningJob], None] | None = None,
+        pause_while_queued: bool = False,
     ) -> TuningJob:
         """Poll until the job is terminal; raise :class:`TuningJobTimeout` at the deadline (the job keeps running).
 
-        A job that disappears while waited for (a Gemini API model deleted to cancel it) fails
-        with :class:`TuningJobFailed`.
+        With ``pause_while_queued`` the ``timeout`` clock stops while the job waits for quota or
+        capacity (measured between polls). A job that disappears while waited for (a Gemini API
+        model deleted to cancel it) fails with :class:`TuningJobFailed`.
         """
         deadline = time.monotonic() + timeout if timeout else None
+        last_poll, paused = time.monotonic(), 0.0
         while True:
             try:
                 job = self.get_tuning_job(name)
@@ -222,13 +252,18 @@ class GeminiTuningHook(BaseHook):
                     http_status=exc.http_status,
                     status=exc.status,
                 ) from None
+            now = time.monotonic()
+            if pause_while_queued and job.queued:
+                paused += now - last_poll
+            last_poll = now
             if on_poll:
                 on_poll(job)
             if job.done:
                 return job
-            if deadline and time.monotonic() >= deadline:
+            if deadline and now >= deadline + paused:
+                waited = f" (not counting {paused:.0f}s waiting for quota or capacity)" if paused else ""
                 raise TuningJobTimeout(
-                    f"Tuning job {name} did not finish within {timeout:g}s (state {job.state.value})."
+                    f"Tuning job {name} did not finish within {timeout:g}s{waited} (state {job.state.value})."
                 )
             time.sleep(poll_interval)
 

@@ -5,39 +5,37 @@ Thin wrappers over :mod:`gemini_tuning.datasets.engine`; nothing heavy is import
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Sequence
 from typing import Any
 
-from airflow.sdk import BaseOperator, Context, conf
+from airflow.sdk import BaseOperator, Context
 
+from gemini_tuning import DEFAULT_CONN_ID
+from gemini_tuning.datasets.engine import DEFAULT_MAX_REJECTED_FRACTION
+from gemini_tuning.datasets.staging import default_staging_uri
 
-def default_staging_uri() -> str:
-    """``[gemini_tuning] staging_uri`` or ``file://{AIRFLOW_HOME}/gemini_tuning/staging``."""
-    configured = conf.get("gemini_tuning", "staging_uri", fallback=None)
-    if configured:
-        return configured
-    home = os.environ.get("AIRFLOW_HOME") or os.path.expanduser("~/airflow")
-    return f"file://{home}/gemini_tuning/staging"
+__all__ = ["UploadTuningDatasetOperator", "ValidateTuningDatasetOperator", "default_staging_uri"]
 
 
 class ValidateTuningDatasetOperator(BaseOperator):
-    """Validate a tuning dataset before anything is sent, convert it for ``backend``, split and stage it.
+    """Validate a tuning dataset before anything is sent, convert it for the backend, split and stage it.
 
-    :param source: URI / ``ObjectStoragePath`` of a JSONL, JSON-array or CSV file, or an inline list of dicts.
-    :param backend: ``gemini_api`` or ``vertex_ai``: decides the limits and the staged format.
+    :param source: a path / URI / ``ObjectStoragePath`` of a JSONL, JSON (array or ``{"examples": [...]}``) or CSV
+        file, an inline list of dicts, ``{"gcs_uri": ...}``, or the rendered text of any of these.
+    :param gemini_conn_id: the connection whose ``backend`` decides the limits and the staged format.
+    :param backend: ``gemini_api`` or ``vertex_ai`` instead of the connection's, to validate offline.
     :param format: ``jsonl``, ``json`` or ``csv``; inferred from the suffix when omitted.
     :param input_column: field/column holding the input (default ``text_input``/``textInput``).
     :param output_column: field/column holding the output (default ``output``).
     :param prompt_template: ``str.format`` template applied to every input, e.g. ``"question: {question}"``.
-    :param on_invalid: ``fail`` (default) fails listing the first problems; ``skip`` writes rejects and goes on.
+    :param on_invalid: ``fail`` (default) fails listing the first problems; ``skip`` rejects bad rows and goes on.
+    :param max_rejected_fraction: with ``skip``, refuse the dataset when more than this share of rows is rejected.
     :param validation_fraction: share of examples put in the validation file (deterministic per example).
     :param seed: changes which examples land in validation.
     :param deduplicate: drop examples whose input and output repeat an earlier one.
-    :param staging_uri: base for the content-addressed staged files (see :func:`default_staging_uri`).
+    :param staging_uri: base for everything written (see :func:`default_staging_uri`).
     :param max_reported_problems: how many problems the error message and the report carry.
-    :return: the JSON-safe report (XCom); see ``docs/datasets.md``.
+    :return: a :class:`~gemini_tuning.contracts.dataset.ValidationReport` as a dict (see docs/xcom.md).
     """
 
     template_fields: Sequence[str] = (
@@ -48,6 +46,7 @@ class ValidateTuningDatasetOperator(BaseOperator):
         "output_column",
         "prompt_template",
         "staging_uri",
+        "gemini_conn_id",
     )
     template_fields_renderers = {"source": "json"}
     ui_color = "#e8f0fe"
@@ -56,12 +55,14 @@ class ValidateTuningDatasetOperator(BaseOperator):
         self,
         *,
         source: Any,
-        backend: str = "gemini_api",
+        gemini_conn_id: str = DEFAULT_CONN_ID,
+        backend: str | None = None,
         format: str | None = None,
         input_column: str | None = None,
         output_column: str | None = None,
         prompt_template: str | None = None,
         on_invalid: str = "fail",
+        max_rejected_fraction: float = DEFAULT_MAX_REJECTED_FRACTION,
         validation_fraction: float = 0.0,
         seed: int = 0,
         deduplicate: bool = False,
@@ -71,12 +72,14 @@ class ValidateTuningDatasetOperator(BaseOperator):
     ) -> None:
         super().__init__(**kwargs)
         self.source = source
+        self.gemini_conn_id = gemini_conn_id
         self.backend = backend
         self.format = format
         self.input_column = input_column
         self.output_column = output_column
         self.prompt_template = prompt_template
         self.on_invalid = on_invalid
+        self.max_rejected_fraction = max_rejected_fraction
         self.validation_fraction = validation_fraction
         self.seed = seed
         self.deduplicate = deduplicate
@@ -84,26 +87,26 @@ class ValidateTuningDatasetOperator(BaseOperator):
         self.max_reported_problems = max_reported_problems
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from gemini_tuning.datasets.engine import DatasetValidationError, Options, validate_dataset
+        from gemini_tuning.contracts.dataset import ValidationReport
+        from gemini_tuning.datasets.engine import Options, validate_dataset
+        from gemini_tuning.datasets.errors import DatasetValidationError
+        from gemini_tuning.staging_location import check_staging_location
 
-        source = (
-            json.loads(self.source)
-            if isinstance(self.source, str) and self.source.lstrip().startswith("[")
-            else self.source
-        )
+        check_staging_location(self.staging_uri or default_staging_uri())
         options = Options(
-            backend=self.backend,
+            backend=self.backend or self._connection_backend(),
             format=self.format,
             input_column=self.input_column,
             output_column=self.output_column,
             prompt_template=self.prompt_template,
             on_invalid=self.on_invalid,
+            max_rejected_fraction=self.max_rejected_fraction,
             validation_fraction=self.validation_fraction,
             seed=self.seed,
             deduplicate=self.deduplicate,
             max_reported_problems=self.max_reported_problems,
         )
-        report = validate_dataset(source, options, staging_uri=self.staging_uri or default_staging_uri())
+        report = validate_dataset(self.source, options, staging_uri=self.staging_uri or default_staging_uri())
         for warning in report["warnings"]:
             self.log.warning("%s", warning)
         if not report["ok"]:
@@ -115,11 +118,27 @@ class ValidateTuningDatasetOperator(BaseOperator):
             report["valid"],
             report["rejected"],
             report["train_count"],
-            report["train_uri"],
+            report["training_dataset_uri"],
             report["validation_count"],
-            report["validation_uri"],
+            report["validation_dataset_uri"],
         )
-        return report
+        return ValidationReport.parse(report).to_xcom()
+
+    def _connection_backend(self) -> str:
+        from airflow.sdk.exceptions import AirflowNotFoundException
+
+        from gemini_tuning.backends import BACKEND_NAMES
+        from gemini_tuning.datasets.errors import DatasetUsageError
+        from gemini_tuning.hooks.gemini_tuning import GeminiTuningHook
+
+        try:
+            return GeminiTuningHook(gemini_conn_id=self.gemini_conn_id).backend_name
+        except AirflowNotFoundException:
+            offline = " or ".join(f"backend={name!r}" for name in BACKEND_NAMES)
+            raise DatasetUsageError(
+                f"The dataset is validated for the backend of connection {self.gemini_conn_id!r}, which is not "
+                f"defined: define it, or pass {offline} to validate offline."
+            ) from None
 
 
 class UploadTuningDatasetOperator(BaseOperator):
@@ -130,11 +149,11 @@ class UploadTuningDatasetOperator(BaseOperator):
       skipping files already present with the same size. Without ``destination_uri`` the staged files
       must already be on ``gs://``.
 
-    :param dataset: the report returned by :class:`ValidateTuningDatasetOperator` (or its XCom / JSON).
+    :param dataset: the report returned by :class:`ValidateTuningDatasetOperator` (its ``.output``, or the
+        rendered text of it).
     :param destination_uri: base URI for Vertex AI.
-    :return: ``{"backend", "training_dataset_uri", "validation_dataset_uri", "example_count",
-        "validation_example_count", "sha256", "prompt_template", "uploaded"}`` -- the tuning operator's
-        ``training_dataset``.
+    :return: an :class:`~gemini_tuning.contracts.dataset.UploadResult` as a dict (see docs/xcom.md): the tuning
+        operator's ``training_dataset``.
     """
 
     template_fields: Sequence[str] = ("dataset", "destination_uri")
@@ -147,15 +166,18 @@ class UploadTuningDatasetOperator(BaseOperator):
         self.destination_uri = destination_uri
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from gemini_tuning.contracts.dataset import StagedDataset
         from gemini_tuning.datasets.upload import upload_dataset
+        from gemini_tuning.staging_location import check_staging_location
 
-        report = json.loads(self.dataset) if isinstance(self.dataset, str) else dict(self.dataset)
-        result = upload_dataset(report, self.destination_uri)
+        staged = StagedDataset.parse(self.dataset, argument="dataset").training_dataset_uri
+        check_staging_location(staged, what="staged dataset")
+        result = upload_dataset(self.dataset, self.destination_uri)
         self.log.info(
             "%s dataset %s: %s (%s)",
-            result["backend"],
-            result["sha256"][:16],
-            result["training_dataset_uri"],
-            "uploaded" if result["uploaded"] else "already in place",
+            result.backend,
+            result.sha256[:16],
+            result.training_dataset_uri,
+            "uploaded" if result.uploaded else "already in place",
         )
-        return result
+        return result.to_xcom()

@@ -80,8 +80,7 @@ class TuningJobSensor(TuningJobWaitMixin, BaseSensorOperator):
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
         return self._summary(self.job_from_event(event, context))
 
-    @staticmethod
-    def _summary(job: TuningJob) -> dict[str, Any]:
+    def _summary(self, job: TuningJob) -> dict[str, Any]:
         from gemini_tuning.contracts.tuning import TuningSummary
 
-        return TuningSummary.from_job(job).to_xcom()
+        return TuningSummary.from_job(job, metrics=self.hook.get_training_metrics(job)).to_xcom()

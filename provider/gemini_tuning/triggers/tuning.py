@@ -6,6 +6,7 @@ import asyncio
 import random
 import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
@@ -15,11 +16,26 @@ from gemini_tuning import DEFAULT_CONN_ID
 if TYPE_CHECKING:
     from gemini_tuning.models import JobState
 
+#: Cancel requests that must finish even if the awaiting ``on_kill`` is cancelled.
+_IN_FLIGHT: set[asyncio.Future] = set()
 FIRST_POLL_JITTER = 10.0  # seconds at most; spreads a restarted triggerer's first polls
+
+
+@dataclass(slots=True)
+class _Seen:
+    """What a sleeping trigger keeps of its polls: all the next one needs, never the job itself."""
+
+    state: JobState | None = None  # the job's state at the last poll
+    data_checked: bool = False  # the data stats were read and are within ``data_limits``
+    at: float = 0.0  # when the last poll ended (or the trigger started)
 
 
 class TuningJobTrigger(BaseTrigger):
     """Poll ``job_name`` until it is terminal or the ``deadline`` (epoch seconds) passes.
+
+    With ``pause_while_queued`` the ``deadline`` (the task's ``timeout``) moves on by the time the
+    job waits for quota or capacity; ``hard_deadline`` (``execution_timeout``) never moves. A
+    triggerer restart starts again from the deadline the task gave.
 
     Only the connection id travels in the kwargs, never a credential. Transient errors
     (:class:`~gemini_tuning.exceptions.TransientServiceError`) that outlast the client's own retries
@@ -33,6 +49,7 @@ class TuningJobTrigger(BaseTrigger):
     - ``{"status": "success", "job"}``
     - ``{"status": "failed", "job", "message"}``
     - ``{"status": "timeout", "job", "message", "cancelled"}``
+    - ``{"status": "data_limit", "job", "message"}``: the data stats break ``data_limits`` (the job is cancelled)
     - ``{"status": "error", "message", "error_type", "http_status", "error_status"}``
     """
 
@@ -46,6 +63,9 @@ class TuningJobTrigger(BaseTrigger):
         cancel_on_timeout: bool = False,
         cancel_on_kill: bool = False,
         job_url: str | None = None,
+        hard_deadline: float | None = None,
+        pause_while_queued: bool = False,
+        data_limits: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
         self.job_name = job_name
@@ -56,6 +76,9 @@ class TuningJobTrigger(BaseTrigger):
         self.cancel_on_timeout = cancel_on_timeout
         self.cancel_on_kill = cancel_on_kill
         self.job_url = job_url
+        self.hard_deadline = hard_deadline
+        self.pause_while_queued = pause_while_queued
+        self.data_limits = data_limits
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -69,6 +92,9 @@ class TuningJobTrigger(BaseTrigger):
                 "cancel_on_timeout": self.cancel_on_timeout,
                 "cancel_on_kill": self.cancel_on_kill,
                 "job_url": self.job_url,
+                "hard_deadline": self.hard_deadline,
+                "pause_while_queued": self.pause_while_queued,
+                "data_limits": self.data_limits,
             },
         )
 
@@ -81,13 +107,14 @@ class TuningJobTrigger(BaseTrigger):
         from gemini_tuning.exceptions import TransientServiceError
 
         hook = self._hook()
+        seen = _Seen(at=time.time())
         # After a triggerer restart every trigger starts at once: spread the first polls.
         if jitter := random.uniform(0, min(self.poll_interval, FIRST_POLL_JITTER)):
             await asyncio.sleep(jitter)
-        failures, last_state = 0, None
+        failures = 0
         while True:
             try:
-                event, last_state = await self._poll(hook, last_state)
+                event = await self._poll(hook, seen)
             except TransientServiceError as exc:
                 if failures >= self.max_poll_failures:
                     yield self._error(exc)
@@ -111,27 +138,44 @@ class TuningJobTrigger(BaseTrigger):
             if event is not None:
                 yield event
                 return
-            remaining = self.deadline - time.time() if self.deadline else None
+            deadline = self._deadline()
+            remaining = deadline - seen.at if deadline else None
             await asyncio.sleep(min(self.poll_interval, remaining) if remaining is not None else self.poll_interval)
 
-    async def _poll(self, hook, last_state: JobState | None) -> tuple[TriggerEvent | None, JobState]:
-        """Poll once, within the process's cap on polls in flight: the event to fire (if any) and the state seen.
+    async def _poll(self, hook, seen: _Seen) -> TriggerEvent | None:
+        """Poll once, within the process's cap on polls in flight: the event to fire, if any.
 
-        The job lives only here: only its state stays with the trigger while it sleeps.
+        The job lives only here; ``seen`` keeps what the next poll needs while the trigger sleeps.
         """
         from gemini_tuning.hooks.clients import poll_slots
         from gemini_tuning.waiting import job_failure
 
+        whole = bool(self.data_limits) and not seen.data_checked  # the data stats come with the whole job
         async with poll_slots():
-            job = await hook.apoll_tuning_job(self.job_name, last_state)
+            if whole:
+                job = await hook.aget_tuning_job(self.job_name)
+            else:
+                job = await hook.apoll_tuning_job(self.job_name, seen.state)
+        seen.state = job.state
         self.log.info("%s", job.progress())
         if job.done:
             failure = job_failure(job)
             payload = {"status": "failed", "message": failure.message} if failure else {"status": "success"}
-            return self._event(**payload, job=job.to_xcom()), job.state
-        if self.deadline and time.time() >= self.deadline:
-            return await self._timeout(hook, job), job.state
-        return None, job.state
+            return self._event(**payload, job=job.to_xcom())
+        if whole and job.data_stats:
+            if problem := job.data_stats.limit_exceeded(**self.data_limits):
+                job = await self._cancel(hook)  # only the task that owns the job sets data_limits
+                return self._event(status="data_limit", job=job.to_xcom(), message=f"{problem} The job was cancelled.")
+            seen.data_checked = True
+        now = time.time()
+        if self.pause_while_queued and self.deadline and job.queued:  # the timeout clock stops
+            self.deadline += now - seen.at
+        seen.at = now
+        deadline = self._deadline()
+        return await self._timeout(hook, job) if deadline and now >= deadline else None
+
+    def _deadline(self) -> float | None:
+        return min(filter(None, (self.deadline, self.hard_deadline)), default=None)
 
     def _error(self, exc: Exception) -> TriggerEvent:
         return self._event(
@@ -169,8 +213,13 @@ class TuningJobTrigger(BaseTrigger):
         """A user killed the deferred task (mark failed/success, clear): cancel the job if this task owns it.
 
         The triggerer calls this only for a user's action, never on its own shutdown or restart.
+        The cancel request is shielded: Airflow 3.3's triggerer cancels the trigger again on every
+        sync (about once a second) until it exits, which would abort a request still in flight.
         """
         if not self.cancel_on_kill:
             self.log.info("Task killed; leaving tuning job %s running (this task does not own it)", self.job_name)
             return
-        await self._cancel(self._hook())
+        request = asyncio.ensure_future(self._cancel(self._hook()))
+        _IN_FLIGHT.add(request)  # the event loop holds tasks weakly
+        request.add_done_callback(_IN_FLIGHT.discard)
+        await asyncio.shield(request)

@@ -105,20 +105,20 @@ def test_injected_429s_lose_nothing(pipeline, emulator):
 
 
 def test_pipeline_on_vertex_ai(pipeline, emulator, monkeypatch):
-    """The same DAG on the other backend: params pick the connection, base model and gs:// destination."""
+    """The same DAG on the other backend: the connection alone picks it (and the base model)."""
     monkeypatch.setenv("AIRFLOW_CONN_GEMINI_VERTEX", conn_json("vertex_ai", emulator.url))
     dagrun = run_dag(
-        pipeline,
-        run_conf={
-            "backend": "vertex_ai",
-            "gemini_conn_id": "gemini_vertex",
-            "base_model": "gemini-2.0-flash-001",
-            "gcs_destination": "gs://tuning-bucket/datasets",
-        },
+        pipeline, run_conf={"gemini_conn_id": "gemini_vertex", "gcs_destination": "gs://tuning-bucket/datasets"}
     )
     states = {ti.task_id: ti.state for ti in dagrun.get_task_instances()}
     assert set(states.values()) == {"success"}, states
     upload, tune = xcom(dagrun, "upload"), xcom(dagrun, "tune")
     assert upload["training_dataset_uri"].startswith("gs://tuning-bucket/datasets/")
     assert tune["backend"] == "vertex_ai" and "/endpoints/" in tune["model"]
-    assert _variable() == tune["model"]
+    assert tune["base_model"].endswith("gemini-2.0-flash-001")  # the backend's default
+    assert tune["loss_curve"] and tune["data_stats"]["example_count"] == upload["train_count"]
+    # the checkpoint of the recommended epoch is served, evaluated and promoted
+    picked = xcom(dagrun, "pick_checkpoint")
+    chosen = next(c for c in tune["checkpoints"] if c["epoch"] == tune["recommended_epoch_count"])
+    assert picked["model"] == chosen["endpoint"] and picked["default_checkpoint_id"] == chosen["checkpoint_id"]
+    assert _variable() == picked["model"]

@@ -8,9 +8,13 @@ import sys
 from datetime import UTC, datetime
 
 import pytest
+from airflow.sdk import conf
 
+from gemini_tuning.contracts.dataset import UploadResult
+from gemini_tuning.contracts.evaluation import EvaluationSummary
+from gemini_tuning.contracts.tuning import TuningSummary
 from gemini_tuning.evaluation.limits import TunedModelLimitError
-from gemini_tuning.exceptions import TransientServiceError
+from gemini_tuning.exceptions import GateFailed, InvalidInputError, NotFoundError, ServiceError, TransientServiceError
 from gemini_tuning.hooks.gemini_tuning import GeminiTuningHook
 from gemini_tuning.operators.evaluate import EvaluateTunedModelOperator
 from tests.helpers import conn_json, write_vertex_dataset
@@ -34,7 +38,7 @@ def templated(rows: list[dict[str, str]]) -> list[dict[str, str]]:
 
 @pytest.fixture
 def tuned(backend_conn, emulator):
-    """A finished tuning job trained on 30 templated tickets; returns a tuning-summary-like dict."""
+    """A finished tuning job trained on 30 templated tickets; returns its tuning summary (plus ``conn_id``)."""
     backend, conn_id = backend_conn
     hook = GeminiTuningHook(conn_id)
     train = templated(tickets(30))
@@ -51,18 +55,13 @@ def tuned(backend_conn, emulator):
         )
     job = hook.wait_for_tuning_job(job.name, poll_interval=0.05)
     assert job.done and (job.endpoint or job.tuned_model)
-    return {
-        "backend": backend,
-        "conn_id": conn_id,
-        "model": job.endpoint or job.tuned_model,
-        "base_model": BASE[backend],
-        "prompt_template": TEMPLATE,
-        "job_name": job.name,
-    }
+    summary = TuningSummary.from_job(job, prompt_template=TEMPLATE).to_xcom()
+    assert summary["base_model"] == BASE[backend]
+    return {**summary, "conn_id": conn_id}  # the extra key is ignored by the contract
 
 
 def staged_validation(backend, emulator, tmp_path, rows) -> dict:
-    """An upload-operator-like dict whose validation file is already templated (local on Gemini API, gs:// on Vertex)."""
+    """An upload result whose validation file is already templated (local on Gemini API, gs:// on Vertex)."""
     examples = templated(rows)
     if backend == "vertex_ai":
         uri = write_vertex_dataset(emulator.gcs_root, examples, "eval/staged/validation.jsonl")
@@ -71,7 +70,15 @@ def staged_validation(backend, emulator, tmp_path, rows) -> dict:
         path.parent.mkdir(parents=True)
         path.write_text("".join(json.dumps(e) + "\n" for e in examples))
         uri = path.as_uri()
-    return {"backend": backend, "validation_dataset_uri": uri, "prompt_template": TEMPLATE}
+    return UploadResult(
+        backend=backend,
+        training_dataset_uri=uri.replace("validation", "train"),
+        train_count=30,
+        sha256="0" * 64,
+        validation_dataset_uri=uri,
+        validation_count=len(rows),
+        prompt_template=TEMPLATE,
+    ).to_xcom()
 
 
 def run_dag(dag_id, **op_kwargs):
@@ -171,11 +178,19 @@ def test_evaluate_inside_dag_test_passes_gates(tuned, emulator, tmp_path, airflo
     assert summary["metrics"]["exact_match"] == {"tuned": 1.0, "baseline": 0.0, "delta": 1.0}
     assert set(summary["metrics"]) == {"exact_match", "normalized_exact_match", "rouge_l", "chrf"}
     assert all(m["delta"] > 0 for m in summary["metrics"].values())
-    assert summary["gates"] == {"passed": True, "reasons": []}
-    assert summary["prompt_template"] == TEMPLATE
-    # outputs next to the staged dataset, via ObjectStoragePath (gs:// on Vertex)
-    staged_dir = dataset["validation_dataset_uri"].rsplit("/", 1)[0]
-    assert summary["results_uri"].startswith(staged_dir + "/evaluations/")
+    assert summary["gates"]["passed"] and summary["gates"]["reasons"] == []
+    assert [(c["gate"], c["metric"], c["passed"]) for c in summary["gates"]["checks"]] == [
+        ("max_failed_fraction", None, True),
+        ("min_score", "exact_match", True),
+        ("min_score", "chrf", True),
+        *[("improvement_over_baseline", name, True) for name in summary["metrics"]],
+    ]
+    assert summary["prompt_template"] == TEMPLATE and summary["primary_metric"] == "exact_match"
+    assert EvaluationSummary.parse(summary).model == tuned["model"]
+    # outputs under the staging location, per dag/run/task
+    staging = conf.get("gemini_tuning", "staging_uri")
+    assert summary["results_uri"].startswith(f"{staging}/evaluations/eval_ok_{backend}/")
+    assert summary["results_uri"].endswith("/evaluate/results.jsonl")
     rows = [json.loads(line) for line in read_text(summary["results_uri"]).splitlines()]
     assert [r["line"] for r in rows] == list(range(1, 13))
     assert rows[0]["input"] == TEMPLATE.format(text=tickets(1)[0]["text"])  # not templated twice
@@ -184,6 +199,32 @@ def test_evaluate_inside_dag_test_passes_gates(tuned, emulator, tmp_path, airflo
     assert rows[0]["tuned_scores"]["exact_match"] == 1.0 and rows[0]["baseline_scores"]["exact_match"] == 0.0
     report = read_text(summary["report_uri"])
     assert "**PASSED**" in report and "| exact_match | 1.0000 | 0.0000 | +1.0000 | 0.9000 |" in report
+
+
+def test_the_sensors_output_feeds_evaluation(tuned, emulator, tmp_path, airflow_db):
+    """A job submitted elsewhere: TuningJobSensor's summary is a model argument like the create operator's."""
+    from airflow.sdk import DAG
+
+    from gemini_tuning.sensors.tuning import TuningJobSensor
+
+    backend = tuned["backend"]
+    with DAG(f"eval_sensor_{backend}", schedule=None, start_date=datetime(2026, 1, 1, tzinfo=UTC)) as dag:
+        wait = TuningJobSensor(
+            task_id="wait", job_name=tuned["job_name"], poke_interval=0.05, gemini_conn_id=tuned["conn_id"]
+        )
+        EvaluateTunedModelOperator(
+            task_id="evaluate",
+            model=wait.output,
+            dataset=staged_validation(backend, emulator, tmp_path, tickets(4)),
+            min_scores={"exact_match": 1.0},
+            gemini_conn_id=tuned["conn_id"],
+        )
+    serialize(dag)
+    dagrun = dag.test()
+    assert state_of(dagrun) == "success", {ti.task_id: ti.state for ti in dagrun.get_task_instances()}
+    summary = xcom(dagrun)
+    assert (summary["model"], summary["job_name"]) == (tuned["model"], tuned["job_name"])
+    assert summary["metrics"]["exact_match"]["tuned"] == 1.0
 
 
 def test_gate_failure_pushes_summary_then_fails(tuned, emulator, tmp_path, airflow_db):
@@ -199,6 +240,7 @@ def test_gate_failure_pushes_summary_then_fails(tuned, emulator, tmp_path, airfl
     summary = xcom(dagrun)
     assert summary["gates"]["passed"] is False
     assert summary["gates"]["reasons"] == ["normalized_exact_match: tuned score 0.0000 < min_scores 0.8"]
+    assert summary["gates"]["checks"][1]["passed"] is False and summary["gates"]["checks"][1]["value"] == 0.0
     assert "**FAILED**" in read_text(summary["report_uri"])
 
 
@@ -229,7 +271,7 @@ def test_injected_429s_lose_nothing(tuned, emulator, monkeypatch, tmp_path):
 
 def test_requests_failing_after_retries_are_counted_and_fail_the_gate(tuned, emulator, tmp_path):
     emulator.set_faults(rate_503=1.0)
-    with pytest.raises(Exception, match=r"6 of 6 examples failed") as err:
+    with pytest.raises(GateFailed, match=r"6 of 6 examples failed") as err:
         execute(
             EvaluateTunedModelOperator(
                 task_id="evaluate",
@@ -269,6 +311,125 @@ def test_some_failures_within_max_failed_fraction_pass(tuned, emulator, tmp_path
     )
     assert (summary["examples"], summary["succeeded"], summary["failed"], summary["failed_fraction"]) == (10, 9, 1, 0.1)
     assert summary["gates"]["passed"] and summary["metrics"]["exact_match"]["tuned"] == 1.0
+
+
+def test_a_wrong_api_key_stops_at_the_first_request(gemini_conn, emulator, monkeypatch, tmp_path):
+    """400 API_KEY_INVALID would repeat for every example: one request, then the service's message."""
+    monkeypatch.setenv("AIRFLOW_CONN_GEMINI_WRONG_KEY", conn_json("gemini_api", emulator.url, api_key="wrong-key"))
+    with pytest.raises(ServiceError) as err:
+        execute(
+            EvaluateTunedModelOperator(
+                task_id="evaluate",
+                model=BASE["gemini_api"],
+                dataset=templated(tickets(16)),
+                max_concurrency=1,
+                output_uri=str(tmp_path / "out"),
+                gemini_conn_id="gemini_wrong_key",
+            )
+        )
+    error = err.value
+    assert (type(error), error.http_status, error.status) == (ServiceError, 400, "INVALID_ARGUMENT")
+    assert "refused example 1: API key not valid. Please pass a valid API key." in error.message
+    assert "examples failed" not in str(error) and "wrong-key" not in str(error)
+    assert generate_requests(emulator) <= 1  # the emulator may refuse it before counting the route
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_missing_model_stops_at_the_first_request(backend_conn, emulator, tmp_path):
+    backend, conn_id = backend_conn
+    missing = {
+        "gemini_api": "tunedModels/does-not-exist",
+        "vertex_ai": "projects/demo-project/locations/us-central1/endpoints/404",
+    }
+    with pytest.raises(NotFoundError) as err:
+        execute(
+            EvaluateTunedModelOperator(
+                task_id="evaluate",
+                model=missing[backend],
+                dataset=templated(tickets(16)),
+                baseline_model=BASE[backend],
+                max_concurrency=1,
+                output_uri=str(tmp_path / "out"),
+                gemini_conn_id=conn_id,
+            )
+        )
+    assert err.value.http_status == 404 and err.value.status == "NOT_FOUND"
+    assert f"the tuned model {missing[backend]} refused example 1: " in err.value.message
+    assert generate_requests(emulator) <= 2  # the first example's tuned request (and its baseline one at most)
+
+
+def test_a_missing_metric_library_fails_before_any_request(gemini_conn, emulator, monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "rouge_score", None)  # the README's runtime install, without the library
+    with pytest.raises(InvalidInputError, match="the rouge_l metric needs the Python module 'rouge_score'"):
+        execute(
+            EvaluateTunedModelOperator(
+                task_id="evaluate",
+                model=BASE["gemini_api"],
+                dataset=templated(tickets(4)),
+                output_uri=str(tmp_path / "out"),
+                gemini_conn_id=gemini_conn,
+            )
+        )
+    assert generate_requests(emulator) == 0
+
+
+def test_outputs_never_land_next_to_the_source_data(tuned, tmp_path):
+    """A raw dataset in a folder the user owns (may be read-only or shared): nothing is written there."""
+    source = tmp_path / "shared-bucket"
+    source.mkdir()
+    raw = source / "holdout.jsonl"
+    raw.write_text("".join(json.dumps(r) + "\n" for r in tickets(3)))
+    summary, ti = execute(
+        EvaluateTunedModelOperator(task_id="evaluate", model=tuned, dataset=str(raw), gemini_conn_id=tuned["conn_id"])
+    )
+    assert [p.name for p in source.iterdir()] == ["holdout.jsonl"]
+    folder = f"{conf.get('gemini_tuning', 'staging_uri')}/evaluations/{ti.dag_id}/{ti.run_id}/{ti.task_id}"
+    assert (summary["results_uri"], summary["report_uri"]) == (f"{folder}/results.jsonl", f"{folder}/report.md")
+    assert len(read_text(summary["results_uri"]).splitlines()) == 3
+
+
+def test_every_checkpoint_is_evaluated_and_the_best_reported(vertex_conn, emulator, tmp_path):
+    """A Vertex job of 8 epochs keeps 8 checkpoints; early ones under-fit, late ones over-fit unseen prompts."""
+    hook = GeminiTuningHook(vertex_conn)
+    train = [{"text_input": f"What number comes after {i}?", "output": str(i + 1)} for i in range(30)]
+    job = hook.create_tuning_job(
+        base_model=BASE["vertex_ai"],
+        training_dataset_uri=write_vertex_dataset(emulator.gcs_root, train, "ckpt/train.jsonl"),
+        job_id="eval-checkpoints",
+        hyperparameters={"epoch_count": 8},
+    )
+    job = hook.wait_for_tuning_job(job.name, poll_interval=0.05)
+    summary_in = TuningSummary.from_job(job).to_xcom()  # what the tuning operator and the sensor return
+    checkpoints = summary_in["checkpoints"]
+    assert len(checkpoints) == 8 and summary_in["default_checkpoint_id"] == "8"
+    held_out = [{"text_input": e["text_input"] + " Answer briefly.", "output": e["output"]} for e in train]
+
+    summary, _ = execute(
+        EvaluateTunedModelOperator(
+            task_id="evaluate",
+            model=summary_in,
+            dataset=held_out,
+            checkpoints="all",
+            min_scores={"exact_match": 0.5},
+            output_uri=str(tmp_path / "out"),
+            gemini_conn_id=vertex_conn,
+        )
+    )
+    results = summary["checkpoints"]
+    assert [c["checkpoint_id"] for c in results] == [str(n) for n in range(1, 9)]
+    assert [c["is_default"] for c in results] == [False] * 7 + [True]  # the endpoint `model` calls
+    scores = [c["metrics"]["exact_match"] for c in results]
+    assert scores[0] < scores[3] < max(scores) and scores[-1] < max(scores)  # under- and over-fitted ends
+    best = summary["best_checkpoint"]
+    assert best["metrics"]["exact_match"] == max(scores) and not best["is_default"]
+    assert summary["metrics"]["exact_match"]["tuned"] == scores[-1]  # gates judge the default checkpoint
+    # each checkpoint answered every example once; the default one's answers are the tuned model's
+    assert generate_requests(emulator) == len(held_out) * len(checkpoints)
+    rows = [json.loads(line) for line in (tmp_path / "out" / "results.jsonl").read_text().splitlines()]
+    assert all(set(row["checkpoints"]) == {str(n) for n in range(1, 9)} for row in rows)
+    assert rows[0]["checkpoints"]["8"]["output"] == rows[0]["tuned_output"]
+    report = (tmp_path / "out" / "report.md").read_text()
+    assert "## Checkpoints by exact_match" in report and f"| {best['checkpoint_id']} |" in report
 
 
 # -- the prompt-template rule, limits, options ------------------------------------------------------
@@ -321,16 +482,28 @@ def test_argument_errors_fail_before_any_request(gemini_conn, emulator, tmp_path
         dataset=[{"text_input": "a", "output": "b"}],
         gemini_conn_id=gemini_conn,
     )
-    with pytest.raises(ValueError, match="needs a baseline_model"):
+    with pytest.raises(InvalidInputError, match="needs a baseline_model"):
         execute(EvaluateTunedModelOperator(require_improvement_over_baseline=True, **kwargs))
-    with pytest.raises(ValueError, match="unknown metric 'bleu'"):
+    with pytest.raises(InvalidInputError, match="unknown metric 'bleu'"):
         execute(EvaluateTunedModelOperator(metrics=["bleu"], **kwargs))
-    with pytest.raises(ValueError, match="conflicts with the dataset's recorded template"):
+    with pytest.raises(InvalidInputError, match="generation_config is not a valid .*temprature: Extra inputs"):
+        execute(EvaluateTunedModelOperator(generation_config={"temprature": 0}, **kwargs))
+    with pytest.raises(InvalidInputError, match="metric 'boom' failed on a trial run on example 1's reference"):
+        execute(EvaluateTunedModelOperator(custom_metrics={"boom": lambda p, r: 1 / 0}, **kwargs))
+    with pytest.raises(InvalidInputError, match="checkpoints='all' needs the tuning summary"):
+        execute(EvaluateTunedModelOperator(checkpoints="all", **kwargs))
+    with pytest.raises(InvalidInputError, match="conflicts with the dataset's recorded template"):
         execute(
             EvaluateTunedModelOperator(
                 task_id="evaluate",
                 model="tunedModels/any",
-                dataset={"validation_uri": "file:///nowhere/validation.jsonl", "prompt_template": None},
+                dataset=UploadResult(
+                    backend="gemini_api",
+                    training_dataset_uri="file:///nowhere/train.jsonl",
+                    train_count=1,
+                    sha256="0" * 64,
+                    validation_dataset_uri="file:///nowhere/validation.jsonl",
+                ).to_xcom(),
                 prompt_template="Q: {q}",
                 gemini_conn_id=gemini_conn,
             )
@@ -339,7 +512,7 @@ def test_argument_errors_fail_before_any_request(gemini_conn, emulator, tmp_path
 
 
 def test_templated_fields():
-    assert {"model", "dataset", "prompt_template", "baseline_model", "min_scores", "output_uri"} <= set(
+    assert {"model", "dataset", "prompt_template", "baseline_model", "min_scores", "checkpoints", "output_uri"} <= set(
         EvaluateTunedModelOperator.template_fields
     )
 

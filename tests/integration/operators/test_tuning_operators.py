@@ -89,11 +89,10 @@ def test_tune_succeeds_inside_dag_test(backend_conn, emulator, airflow_db, defer
     assert summary["example_count"] == 40, summary
     assert xcom(dagrun, "tune", "tuning_job_name") == summary["job_name"]
     assert xcom(dagrun, "tune", "tuning_job_url").startswith(emulator.url), xcom(dagrun, "tune", "tuning_job_url")
-    if backend == "gemini_api":
-        assert [p["epoch"] for p in summary["loss_curve"]] == [1, 2, 3]
-        assert 1 <= summary["recommended_epoch_count"] <= 3
-    else:  # Vertex AI reports no loss curve on the job resource
-        assert summary["loss_curve"] == [] and summary["recommended_epoch_count"] is None
+    # the Gemini API's loss snapshots, Vertex AI's TensorBoard time series: the same keys either way
+    assert [p["epoch"] for p in summary["loss_curve"]] == [1, 2, 3]
+    assert 1 <= summary["recommended_epoch_count"] <= 3
+    assert summary["recommended_epoch_source"] == "train_loss" and summary["metrics_missing"] is None
     assert emulator.stats()["jobs_created"][backend] == 1
 
 
@@ -359,27 +358,27 @@ def test_cancel_and_delete_operators(gemini_conn, emulator):
     assert DeleteTunedModelOperator(task_id="n", model_name=None).execute({}) is False
 
 
-def test_loss_curve_png_written_next_to_staged_dataset(gemini_conn, emulator, tmp_path):
-    staged = tmp_path / "abc123" / "train.jsonl"
-    staged.parent.mkdir()
-    staged.write_text("".join(json.dumps(e) + "\n" for e in next_number_examples(40)))
+def test_loss_curve_png_goes_to_the_staging_location_not_the_source_folder(
+    gemini_conn, emulator, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("AIRFLOW__GEMINI_TUNING__STAGING_URI", f"file://{tmp_path}/staging")
+    source = tmp_path / "shared" / "train.jsonl"  # a raw file in the user's (maybe read-only) folder
+    source.parent.mkdir()
+    source.write_text("".join(json.dumps(e) + "\n" for e in next_number_examples(40)))
     op = CreateTuningJobOperator(
         task_id="tune",
         base_model=BASE["gemini_api"],
-        training_dataset={
-            "backend": "gemini_api",
-            "train_uri": f"file://{staged}",
-            "prompt_template": "n: {text_input}",
-        },
+        training_dataset=str(source),
+        prompt_template="n: {text_input}",
         epoch_count=4,
         poll_interval=0.02,
         gemini_conn_id=gemini_conn,
     )
     summary = op.execute({"ti": FakeTI()})
     assert summary["prompt_template"] == "n: {text_input}"
-    png = (tmp_path / "abc123").glob("loss_curve-*.png")
-    data = next(png).read_bytes()
-    assert data.startswith(b"\x89PNG") and summary["loss_curve_uri"].endswith(".png")
+    assert sorted(p.name for p in source.parent.iterdir()) == ["train.jsonl"]
+    png = next((tmp_path / "staging").rglob("loss_curve-*.png"))
+    assert png.read_bytes().startswith(b"\x89PNG") and summary["loss_curve_uri"] == png.as_uri()
 
 
 def test_extra_link_is_served_from_the_pushed_url():

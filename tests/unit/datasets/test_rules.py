@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from gemini_tuning.backends import capabilities_for
 from gemini_tuning.datasets.engine import Options, validate_dataset
 from gemini_tuning.datasets.rules import dataset_checks, template_fields
 from tests.dataset_helpers import pairs
@@ -155,25 +156,29 @@ def test_bad_templates(template, message):
 
 
 def test_dataset_checks_gemini():
-    errors, warnings = dataset_checks("gemini_api", train_count=19, validation_count=0, train_bytes=10)
-    assert errors == ["19 training examples; the Gemini API needs at least 20"] and warnings == []
-    errors, warnings = dataset_checks("gemini_api", train_count=20, validation_count=0, train_bytes=4_000_001)
+    gemini = capabilities_for("gemini_api")
+    errors, warnings = dataset_checks(gemini, train_count=19, validation_count=0, train_bytes=10)
+    assert errors == ["19 training examples; Gemini API tuning needs at least 20"] and warnings == []
+    errors, warnings = dataset_checks(gemini, train_count=20, validation_count=0, train_bytes=4_000_001)
     assert errors == [
         "the training data is 4,000,001 bytes; the Gemini API inline upload limit is 4 MB (4,000,000 bytes)"
     ]
     assert warnings == ["only 20 training examples; 100-500 are recommended"]
-    assert dataset_checks("gemini_api", train_count=100, validation_count=0, train_bytes=4_000_000) == ([], [])
+    assert dataset_checks(gemini, train_count=100, validation_count=0, train_bytes=4_000_000) == ([], [])
 
 
 def test_dataset_checks_vertex():
-    errors, _ = dataset_checks("vertex_ai", train_count=1_000_001, validation_count=5_001, train_bytes=1_000_000_001)
+    vertex = capabilities_for("vertex_ai")
+    errors, _ = dataset_checks(vertex, train_count=1_000_001, validation_count=5_001, train_bytes=1_000_000_001)
     assert errors == [
-        "1,000,001 training examples; Vertex AI accepts at most 1,000,000",
-        "5,001 validation examples; Vertex AI accepts at most 5,000",
-        "the training file is 1,000,000,001 bytes; Vertex AI accepts at most 1 GB (1,000,000,000 bytes)",
+        "1,000,001 training examples; Vertex AI tuning accepts at most 1,000,000",
+        "5,001 validation examples; Vertex AI tuning accepts at most 5,000",
+        "the training data is 1,000,000,001 bytes; the Vertex AI training file limit is 1 GB (1,000,000,000 bytes)",
     ]
-    assert dataset_checks("vertex_ai", train_count=0, validation_count=0, train_bytes=0)[0] == ["no training examples"]
-    assert dataset_checks("vertex_ai", train_count=1, validation_count=5_000, train_bytes=1_000_000_000) == ([], [])
+    assert dataset_checks(vertex, train_count=0, validation_count=0, train_bytes=0)[0] == [
+        "0 training examples; Vertex AI tuning needs at least 1"
+    ]
+    assert dataset_checks(vertex, train_count=1, validation_count=5_000, train_bytes=1_000_000_000) == ([], [])
 
 
 def test_minimum_examples_through_the_engine():
@@ -183,7 +188,7 @@ def test_minimum_examples_through_the_engine():
         "path": "<inline>",
         "line": 0,
         "field": "dataset",
-        "message": "19 training examples; the Gemini API needs at least 20",
+        "message": "19 training examples; Gemini API tuning needs at least 20",
     }
     report = validate_dataset(pairs(20))
     assert report["ok"] and report["warnings"] == ["only 20 training examples; 100-500 are recommended"]

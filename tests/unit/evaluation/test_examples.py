@@ -6,7 +6,25 @@ import json
 
 import pytest
 
+from gemini_tuning.contracts.dataset import UploadResult
 from gemini_tuning.evaluation.examples import EvaluationDatasetError, resolve_dataset
+from gemini_tuning.evaluation.inputs import read_model
+from gemini_tuning.exceptions import InvalidInputError
+
+JOB = {"job_name": "tunedModels/t", "backend": "gemini_api", "state": "JOB_STATE_SUCCEEDED", "model": "tunedModels/t"}
+
+
+def staged(validation_dataset_uri, prompt_template, **fields):
+    """An upload result, as UploadTuningDatasetOperator returns it."""
+    return UploadResult(
+        backend="gemini_api",
+        training_dataset_uri="file:///staging/train.jsonl",
+        train_count=8,
+        sha256="0" * 64,
+        validation_dataset_uri=validation_dataset_uri,
+        prompt_template=prompt_template,
+        **fields,
+    ).to_xcom()
 
 
 def write_jsonl(path, rows):
@@ -15,47 +33,43 @@ def write_jsonl(path, rows):
 
 
 def test_staged_dict_is_used_as_is(tmp_path):
-    staged = write_jsonl(tmp_path / "validation.jsonl", [{"text_input": "Ticket: refund please", "output": "billing"}])
-    report = {"validation_uri": staged.as_uri(), "prompt_template": "Ticket: {text}"}
-    data = resolve_dataset(report)
+    path = write_jsonl(tmp_path / "validation.jsonl", [{"text_input": "Ticket: refund please", "output": "billing"}])
+    data = resolve_dataset(staged(path.as_uri(), "Ticket: {text}"))
     assert [(e.input, e.expected, e.line) for e in data.examples] == [("Ticket: refund please", "billing", 1)]
     assert data.prompt_template == "Ticket: {text}" and not data.template_applied
-    upload = {"validation_dataset_uri": str(staged), "prompt_template": "Ticket: {text}"}
+    upload = staged(str(path), "Ticket: {text}")
     assert resolve_dataset(upload, prompt_template="Ticket: {text}").examples == data.examples  # same template: fine
+    assert resolve_dataset(str(upload)).examples == data.examples  # the repr a rendered template gives
 
 
 def test_staged_dict_rejects_a_different_template(tmp_path):
-    staged = write_jsonl(tmp_path / "validation.jsonl", [{"text_input": "x", "output": "y"}])
+    path = write_jsonl(tmp_path / "validation.jsonl", [{"text_input": "x", "output": "y"}])
     with pytest.raises(EvaluationDatasetError, match="already formatted"):
-        resolve_dataset({"validation_uri": str(staged), "prompt_template": None}, prompt_template="Q: {text_input}")
+        resolve_dataset(staged(str(path), None), prompt_template="Q: {text_input}")
 
 
 def test_dict_without_validation_file():
     with pytest.raises(EvaluationDatasetError, match="names no validation file"):
-        resolve_dataset({"train_uri": "file:///x/train.jsonl", "validation_uri": None})
+        resolve_dataset(staged(None, None))
 
 
 def test_raw_list_gets_the_template_like_training():
     rows = [{"text": "refund please", "output": "billing"}, {"text": "app crashes", "output": "bug"}]
     data = resolve_dataset(rows, prompt_template="Ticket: {text}\nCategory:")
     assert [e.input for e in data.examples] == ["Ticket: refund please\nCategory:", "Ticket: app crashes\nCategory:"]
-    assert data.template_applied and data.source == "<inline>" and data.uri is None
+    assert data.template_applied and data.source == "<inline>" and data.total == 2
 
 
 def test_raw_uri_takes_the_template_recorded_with_the_job(tmp_path):
     raw = write_jsonl(tmp_path / "holdout.jsonl", [{"text": "refund", "output": "billing"}])
-    job = {
-        "model": "tunedModels/t",
-        "prompt_template": "T: {text}",
-        "validation_dataset_uri": "file:///elsewhere.jsonl",
-    }
-    assert resolve_dataset(str(raw), model_info=job).examples[0].input == "T: refund"
+    job = read_model({**JOB, "prompt_template": "T: {text}", "validation_dataset_uri": "file:///elsewhere.jsonl"})
+    assert resolve_dataset(str(raw), model=job).examples[0].input == "T: refund"
 
 
 def test_the_jobs_own_staged_uri_is_not_templated_again(tmp_path):
     staged = write_jsonl(tmp_path / "validation.jsonl", [{"text_input": "T: refund", "output": "billing"}])
-    job = {"model": "tunedModels/t", "prompt_template": "T: {text_input}", "validation_dataset_uri": staged.as_uri()}
-    assert resolve_dataset(staged.as_uri(), model_info=job).examples[0].input == "T: refund"
+    job = read_model({**JOB, "prompt_template": "T: {text_input}", "validation_dataset_uri": staged.as_uri()})
+    assert resolve_dataset(staged.as_uri(), model=job).examples[0].input == "T: refund"
 
 
 def test_template_problems_name_the_line():
@@ -121,3 +135,12 @@ def test_empty_and_missing():
         resolve_dataset([])
     with pytest.raises(EvaluationDatasetError, match="unsupported dataset"):
         resolve_dataset(42)
+
+
+def test_dataset_errors_are_bad_input_not_retried():
+    with pytest.raises(InvalidInputError, match="holds no examples"):
+        resolve_dataset([])
+    with pytest.raises(
+        InvalidInputError, match="`dataset` is not a valid staged dataset .*: training_dataset_uri: Field required"
+    ):
+        resolve_dataset({"validation_dataset_uri": "file:///v.jsonl", "backend": "gemini_api"})

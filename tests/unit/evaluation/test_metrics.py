@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sys
 
 import pytest
 
@@ -17,6 +18,7 @@ from gemini_tuning.evaluation.metrics import (
     rouge_l,
     score,
 )
+from gemini_tuning.exceptions import InvalidInputError
 
 
 @pytest.mark.parametrize(
@@ -98,3 +100,11 @@ def test_unknown_metric_and_bad_custom_metric():
 def test_mean():
     assert mean([]) is None
     assert mean([1.0, 0.0, 0.5]) == 0.5
+
+
+@pytest.mark.parametrize(("metric", "module"), [("rouge_l", "rouge_score"), ("chrf", "sacrebleu")])
+def test_a_missing_metric_library_is_found_before_any_request(monkeypatch, metric, module):
+    monkeypatch.setitem(sys.modules, module, None)  # as if not installed
+    with pytest.raises(InvalidInputError, match=f"the {metric} metric needs the Python module '{module}'"):
+        resolve_metrics(["exact_match", metric])
+    assert list(resolve_metrics(["exact_match"])) == ["exact_match"]  # the others still work

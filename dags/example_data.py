@@ -2,6 +2,10 @@
 
 Tickets are generated deterministically from a seed (a new seed each week gives "fresh data")
 and stored in a SQLite database, the "source system" the example pipeline extracts from.
+
+This helper sits next to the example DAGs, not in the provider package: Airflow puts the DAGs folder on
+``sys.path``, so the DAGs import it as ``example_data`` (inside their tasks, keeping parsing light).
+``.airflowignore`` keeps the DAG processor from parsing it as a DAG file.
 """
 
 from __future__ import annotations
@@ -101,16 +105,33 @@ def export_tickets(path: str | Path, target, batches: list[str] | None = None) -
 def stage_tickets(
     database: str, filename: str, *, count: int = 240, seed: int = 0, batch: str = "initial"
 ) -> tuple[str, int]:
-    """The example DAGs' "extract" step: seed ``$AIRFLOW_HOME/gemini_tuning/{database}`` with a batch of
-    tickets (once per batch), export all of them to ``{staging}/raw/{filename}``; return (URI, rows)."""
+    """The example DAGs' "extract" step; returns (URI, rows) of ``{staging}/raw/{filename}``.
+
+    Seeds ``$AIRFLOW_HOME/gemini_tuning/{database}`` with a batch of tickets (once per batch), records
+    the batch under ``{staging}/raw/batches/{database stem}/{batch}.jsonl`` (once), and exports every
+    recorded batch. The cumulative set is what the staging location holds, not what this worker's
+    local database happens to have seen, so any worker exports the same data.
+    """
     import os
 
     from airflow.sdk import ObjectStoragePath
 
-    from gemini_tuning.operators.dataset import default_staging_uri
+    from gemini_tuning.datasets.staging import default_staging_uri
 
     db = os.path.join(os.environ.get("AIRFLOW_HOME", "."), "gemini_tuning", database)
     seed_ticket_db(db, count=count, seed=seed, batch=batch)
-    target = ObjectStoragePath(default_staging_uri()) / "raw" / filename
-    target.parent.mkdir(parents=True, exist_ok=True)
-    return str(target), export_tickets(db, target)
+    raw = ObjectStoragePath(default_staging_uri()) / "raw"
+    batches = raw / "batches" / Path(database).stem
+    batches.mkdir(parents=True, exist_ok=True)
+    recorded = batches / f"{batch}.jsonl"
+    if not recorded.exists():
+        export_tickets(db, recorded, batches=[batch])
+    target = raw / filename
+    rows = 0
+    with target.open("w") as out:
+        for part in sorted(batches.iterdir(), key=lambda path: path.name):
+            with part.open() as lines:
+                for line in lines:
+                    out.write(line)
+                    rows += 1
+    return str(target), rows
