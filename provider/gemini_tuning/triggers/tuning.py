@@ -13,11 +13,12 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from gemini_tuning import DEFAULT_CONN_ID
 
+#: Cancel requests that must finish even if the awaiting ``on_kill`` is cancelled.
+_IN_FLIGHT: set[asyncio.Future] = set()
+
 if TYPE_CHECKING:
     from gemini_tuning.models import JobState
 
-#: Cancel requests that must finish even if the awaiting ``on_kill`` is cancelled.
-_IN_FLIGHT: set[asyncio.Future] = set()
 FIRST_POLL_JITTER = 10.0  # seconds at most; spreads a restarted triggerer's first polls
 
 
@@ -138,7 +139,7 @@ class TuningJobTrigger(BaseTrigger):
             if event is not None:
                 yield event
                 return
-            deadline = self._deadline()
+            deadline = self._effective_deadline()
             remaining = deadline - seen.at if deadline else None
             await asyncio.sleep(min(self.poll_interval, remaining) if remaining is not None else self.poll_interval)
 
@@ -171,10 +172,11 @@ class TuningJobTrigger(BaseTrigger):
         if self.pause_while_queued and self.deadline and job.queued:  # the timeout clock stops
             self.deadline += now - seen.at
         seen.at = now
-        deadline = self._deadline()
+        deadline = self._effective_deadline()
         return await self._timeout(hook, job) if deadline and now >= deadline else None
 
-    def _deadline(self) -> float | None:
+    def _effective_deadline(self) -> float | None:
+        """The earlier of the (queue-paused) ``timeout`` deadline and the wall-clock ``hard_deadline``."""
         return min(filter(None, (self.deadline, self.hard_deadline)), default=None)
 
     def _error(self, exc: Exception) -> TriggerEvent:
