@@ -248,9 +248,11 @@ class Probe:
             "lag_max_ms": 1000 * max(x["lag"] for x in s),
             "lag_max_at_s": round(max(s, key=lambda x: x["lag"])["t"], 1),
             "lag_max_window_ms": 1000 * max(x["lag"] for x in s if x["t"] > start["t"]),
-            "full_gcs": len(self.full_gcs),
-            "full_gcs_in_window": sum(1 for at, _ in self.full_gcs if at >= start["t"]),
-            "full_gc_max_ms": 1000 * max((took for _, took in self.full_gcs), default=0.0),
+            # only the collections of the measured run, not those of the shutdown after it
+            "full_gcs": len(gcs := [(at, took) for at, took in self.full_gcs if at <= end["t"]]),
+            "full_gcs_in_window": len(in_window := [took for at, took in gcs if at >= start["t"]]),
+            "full_gc_max_ms": 1000 * max((took for _, took in gcs), default=0.0),
+            "full_gc_max_window_ms": 1000 * max(in_window, default=0.0),
             "errors": dict(self.errors),
             "events": dict(self.events),
         }
@@ -378,7 +380,8 @@ ROWS = [
     ("  when the whole-run max was (s)", "lag_max_at_s", "{:,.0f}", ""),
     ("full GCs, whole run", "full_gcs", "{:,.0f}", ""),
     ("full GCs in the window", "full_gcs_in_window", "{:,.0f}", ""),
-    ("longest full GC (ms)", "full_gc_max_ms", "{:,.0f}", ""),
+    ("longest full GC, whole run (ms)", "full_gc_max_ms", "{:,.0f}", ""),
+    ("longest full GC, window (ms)", "full_gc_max_window_ms", "{:,.0f}", ""),
     ("polls in the window", "polls_in_window", "{:,.0f}", ""),
 ]
 

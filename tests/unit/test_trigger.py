@@ -9,7 +9,7 @@ import time
 import pytest
 
 from gemini_tuning.exceptions import ServiceError, TransientServiceError
-from gemini_tuning.models import JobState, TuningJob
+from gemini_tuning.models import JobState, TuningDataStats, TuningJob
 from gemini_tuning.triggers import tuning
 from gemini_tuning.triggers.tuning import TuningJobTrigger
 
@@ -38,6 +38,11 @@ class ScriptedHook:
         if isinstance(item, Exception):
             raise item
         return item
+
+    async def aget_tuning_job(self, name):
+        """The whole job (the trigger asks for it while it still has data limits to check)."""
+        self.seen.append("whole")
+        return await self.apoll_tuning_job(name, self.seen.pop())
 
     async def acancel_tuning_job(self, name):
         self.cancels += 1
@@ -212,3 +217,21 @@ def test_timeout_clock_stops_while_waiting_for_quota_but_hard_deadline_does_not(
     hard = make(deadline=1015.0, pause_while_queued=True, hard_deadline=1050.0)
     events = run(hard, ScriptedHook(*[queued] * 10))
     assert [e["status"] for e in events] == ["timeout"]
+
+
+def test_whole_job_polled_only_until_the_data_stats_are_checked(no_sleep):
+    stats = TuningDataStats(example_count=100, dropped_example_count=0)
+    hook = ScriptedHook(
+        job(JobState.RUNNING), job(JobState.RUNNING, data_stats=stats), job(JobState.RUNNING), job(JobState.SUCCEEDED)
+    )
+    events = run(make(data_limits={"max_truncated_fraction": None, "max_dropped_examples": 0}), hook)
+    assert [e["status"] for e in events] == ["success"]
+    assert hook.seen == ["whole", "whole", JobState.RUNNING, JobState.RUNNING]
+
+
+def test_data_stats_over_the_limits_cancel_the_job(no_sleep):
+    stats = TuningDataStats(example_count=100, dropped_example_count=3)
+    hook = ScriptedHook(job(JobState.RUNNING, data_stats=stats))
+    (event,) = run(make(data_limits={"max_truncated_fraction": None, "max_dropped_examples": 0}), hook)
+    assert event["status"] == "data_limit" and event["message"].endswith("The job was cancelled.")
+    assert hook.cancels == 1

@@ -7,7 +7,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from gemini_tuning.backends.base import Capabilities, Limits, TuningBackend, iso
-from gemini_tuning.backends.genai_private import rest
+from gemini_tuning.backends.genai_private import arest, rest
 from gemini_tuning.exceptions import InvalidInputError
 from gemini_tuning.models import (
     ADAPTER_SIZE_WORDS,
@@ -196,9 +196,31 @@ class VertexAIBackend(TuningBackend):
         return self.parse(await client.aio.tunings.get(name=name))
 
     async def apoll(self, client: genai.Client, name: str, last_state: JobState | None = None) -> TuningJob:
-        """A Vertex job is small (no loss history on the resource), and a running one's detailed state,
-        completed epochs and data stats drive the trigger (quota clock, data limits): read it whole."""
-        return await self.aget(client, name)
+        """A running job needs only what its progress line shows: the resource is read as JSON, without
+        building the SDK's model of it; a finished job is read again through the SDK and comes back whole."""
+        resource = await arest(client, "get", name)
+        state = resource.get("state")
+        state = JobState(state) if state in JobState._value2member_map_ else JobState.UNSPECIFIED
+        if state.is_terminal:
+            return await self.aget(client, name)
+        epochs = ((resource.get("supervisedTuningSpec") or {}).get("hyperParameters") or {}).get("epochCount")
+        done = (resource.get("tuningJobMetadata") or {}).get("completedEpochCount")
+        detail = resource.get("tuningJobState") if state is JobState.RUNNING else None
+        return TuningJob(
+            name=resource["name"],
+            backend=CAPABILITIES.name,
+            state=state,
+            display_name=resource.get("tunedModelDisplayName"),
+            base_model=resource.get("baseModel"),
+            hyperparameters=Hyperparameters(epoch_count=int(epochs) if epochs else None),
+            create_time=resource.get("createTime"),
+            start_time=resource.get("startTime"),
+            labels=resource.get("labels") or {},
+            console_url=self._console_url(resource["name"]),
+            detailed_state=detail.removeprefix("TUNING_JOB_STATE_") if detail else None,
+            completed_epoch_count=int(done) if done else (0 if resource.get("startTime") else None),
+            experiment=resource.get("experiment"),
+        )
 
     def find(self, client: genai.Client, job_id: str) -> TuningJob | None:
         jobs = self.list(client, filter=f'labels.{AIRFLOW_JOB_ID_LABEL}="{job_id}"', page_size=100)

@@ -6,6 +6,7 @@ import asyncio
 import random
 import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
@@ -19,6 +20,15 @@ if TYPE_CHECKING:
     from gemini_tuning.models import JobState
 
 FIRST_POLL_JITTER = 10.0  # seconds at most; spreads a restarted triggerer's first polls
+
+
+@dataclass(slots=True)
+class _Seen:
+    """What a sleeping trigger keeps of its polls: all the next one needs, never the job itself."""
+
+    state: JobState | None = None  # the job's state at the last poll
+    data_checked: bool = False  # the data stats were read and are within ``data_limits``
+    at: float = 0.0  # when the last poll ended (or the trigger started)
 
 
 class TuningJobTrigger(BaseTrigger):
@@ -101,13 +111,14 @@ class TuningJobTrigger(BaseTrigger):
         from gemini_tuning.exceptions import TransientServiceError
 
         hook = self._hook()
+        seen = _Seen(at=time.time())
         # After a triggerer restart every trigger starts at once: spread the first polls.
         if jitter := random.uniform(0, min(self.poll_interval, FIRST_POLL_JITTER)):
             await asyncio.sleep(jitter)
-        failures, last_state, self._last_poll = 0, None, time.time()
+        failures = 0
         while True:
             try:
-                event, last_state = await self._poll(hook, last_state)
+                event = await self._poll(hook, seen)
             except TransientServiceError as exc:
                 if failures >= self.max_poll_failures:
                     yield self._error(exc)
@@ -132,36 +143,40 @@ class TuningJobTrigger(BaseTrigger):
                 yield event
                 return
             deadline = self._effective_deadline()
-            remaining = deadline - time.time() if deadline else None
+            remaining = deadline - seen.at if deadline else None
             await asyncio.sleep(min(self.poll_interval, remaining) if remaining is not None else self.poll_interval)
 
-    async def _poll(self, hook, last_state: JobState | None) -> tuple[TriggerEvent | None, JobState]:
-        """Poll once, within the process's cap on polls in flight: the event to fire (if any) and the state seen.
+    async def _poll(self, hook, seen: _Seen) -> TriggerEvent | None:
+        """Poll once, within the process's cap on polls in flight: the event to fire, if any.
 
-        The job lives only here: only its state stays with the trigger while it sleeps.
+        The job lives only here; ``seen`` keeps what the next poll needs while the trigger sleeps.
         """
         from gemini_tuning.hooks.clients import poll_slots
         from gemini_tuning.waiting import job_failure
 
+        whole = bool(self.data_limits) and not seen.data_checked  # the data stats come with the whole job
         async with poll_slots():
-            job = await hook.apoll_tuning_job(self.job_name, last_state)
+            if whole:
+                job = await hook.aget_tuning_job(self.job_name)
+            else:
+                job = await hook.apoll_tuning_job(self.job_name, seen.state)
+        seen.state = job.state
         self.log.info("%s", job.progress())
         if job.done:
             failure = job_failure(job)
             payload = {"status": "failed", "message": failure.message} if failure else {"status": "success"}
-            return self._event(**payload, job=job.to_xcom()), job.state
-        if self.data_limits and job.data_stats and (problem := job.data_stats.limit_exceeded(**self.data_limits)):
-            job = await self._cancel(hook)  # only the task that owns the job sets data_limits
-            message = f"{problem} The job was cancelled."
-            return self._event(status="data_limit", job=job.to_xcom(), message=message), job.state
+            return self._event(**payload, job=job.to_xcom())
+        if whole and job.data_stats:
+            if problem := job.data_stats.limit_exceeded(**self.data_limits):
+                job = await self._cancel(hook)  # only the task that owns the job sets data_limits
+                return self._event(status="data_limit", job=job.to_xcom(), message=f"{problem} The job was cancelled.")
+            seen.data_checked = True
         now = time.time()
         if self.pause_while_queued and self.deadline and job.queued:  # the timeout clock stops
-            self.deadline += now - self._last_poll
-        self._last_poll = now
+            self.deadline += now - seen.at
+        seen.at = now
         deadline = self._effective_deadline()
-        if deadline is not None and now >= deadline:
-            return await self._timeout(hook, job), job.state
-        return None, job.state
+        return await self._timeout(hook, job) if deadline and now >= deadline else None
 
     def _effective_deadline(self) -> float | None:
         """The earlier of the (queue-paused) ``timeout`` deadline and the wall-clock ``hard_deadline``."""
