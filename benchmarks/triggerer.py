@@ -143,6 +143,7 @@ class Probe:
         self.lag_max = 0.0
         self.full_gcs: list[tuple[float, float]] = []  # (when, seconds) of each full garbage collection
         self._gc_started = 0.0
+        self.gc_objects = self.gc_frozen = 0
 
     def install(self) -> None:
         """Wrap ``AsyncClient.send`` of httpx and httpx2 (google-genai uses the latter by default); time full GCs."""
@@ -218,6 +219,9 @@ class Probe:
             await asyncio.sleep(1.0)
             self.sample()
         lag.cancel()
+        import gc
+
+        self.gc_objects, self.gc_frozen = len(gc.get_objects()), gc.get_freeze_count()  # before the triggers end
 
     def report(self, window: float, poll_interval: float) -> dict:
         s = self.samples
@@ -248,6 +252,8 @@ class Probe:
             "lag_max_ms": 1000 * max(x["lag"] for x in s),
             "lag_max_at_s": round(max(s, key=lambda x: x["lag"])["t"], 1),
             "lag_max_window_ms": 1000 * max(x["lag"] for x in s if x["t"] > start["t"]),
+            "gc_objects_end": self.gc_objects,
+            "gc_frozen_end": self.gc_frozen,
             # only the collections of the measured run, not those of the shutdown after it
             "full_gcs": len(gcs := [(at, took) for at, took in self.full_gcs if at <= end["t"]]),
             "full_gcs_in_window": len(in_window := [took for at, took in gcs if at >= start["t"]]),
@@ -383,6 +389,8 @@ ROWS = [
     ("longest full GC, whole run (ms)", "full_gc_max_ms", "{:,.0f}", ""),
     ("longest full GC, window (ms)", "full_gc_max_window_ms", "{:,.0f}", ""),
     ("polls in the window", "polls_in_window", "{:,.0f}", ""),
+    ("objects the collector tracks, at the end", "gc_objects_end", "{:,.0f}", ""),
+    ("  of which frozen (gc.freeze)", "gc_frozen_end", "{:,.0f}", ""),
 ]
 
 

@@ -49,6 +49,17 @@ def airflow_db() -> Path:
 
 from tests.helpers import API_KEY, GEMINI_CONN_ID, VERTEX_CONN_ID, conn_json  # noqa: E402
 
+
+@pytest.fixture(autouse=True, scope="session")
+def _test_process_heap_not_frozen():
+    """``dag.test()`` runs triggers inside this process: keep ``gc.freeze()`` out of the test process.
+
+    The system tests' real triggerers freeze as in production; tests/unit/test_trigger.py pins the mechanism.
+    """
+    from gemini_tuning.triggers import tuning
+
+    tuning._startup_heap_frozen = True
+
 # -- emulator and connections ----------------------------------------------------------------
 
 

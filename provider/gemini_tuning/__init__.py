@@ -82,6 +82,16 @@ def get_provider_info() -> dict:
                         "example": "8",
                         "default": "32",
                     },
+                    "freeze_startup_heap": {
+                        "description": "Triggerer: once the first tuning-job poll of the process is done, move "
+                        "the objects start-up left (Airflow's and google-genai's modules) out of the garbage "
+                        "collector's full collections with gc.freeze(), so a full collection no longer stops "
+                        "every trigger of the process for a few hundred milliseconds.",
+                        "version_added": "0.1.0",
+                        "type": "boolean",
+                        "example": "False",
+                        "default": "True",
+                    },
                     "ui_status_ttl": {
                         "description": "UI plugin: seconds between two questions to the service about one running "
                         "job (default: poll_interval); also how often a job's tab refreshes itself.",

@@ -235,3 +235,28 @@ def test_data_stats_over_the_limits_cancel_the_job(no_sleep):
     (event,) = run(make(data_limits={"max_truncated_fraction": None, "max_dropped_examples": 0}), hook)
     assert event["status"] == "data_limit" and event["message"].endswith("The job was cancelled.")
     assert hook.cancels == 1
+
+
+@pytest.fixture
+def freezes(monkeypatch):
+    """Count ``gc.freeze()`` calls instead of freezing the test process; the process starts unfrozen."""
+    import gc
+
+    calls = []
+    monkeypatch.setattr(gc, "freeze", lambda: calls.append(True))
+    monkeypatch.setattr(tuning, "_startup_heap_frozen", False)
+    return calls
+
+
+def test_the_startup_heap_is_frozen_once_per_process_after_the_first_poll(no_sleep, freezes):
+    hook = ScriptedHook(job(JobState.RUNNING), job(JobState.SUCCEEDED), job(JobState.SUCCEEDED))
+    assert run(make(), hook)[0]["status"] == "success"
+    assert freezes == [True]  # after the first poll, not again on the second
+    assert run(make(), hook)[0]["status"] == "success"  # another trigger of the same process
+    assert freezes == [True]
+
+
+def test_the_startup_heap_is_left_alone_when_configured(no_sleep, freezes, monkeypatch):
+    monkeypatch.setenv("AIRFLOW__GEMINI_TUNING__FREEZE_STARTUP_HEAP", "False")
+    assert run(make(), ScriptedHook(job(JobState.SUCCEEDED)))[0]["status"] == "success"
+    assert freezes == []

@@ -20,6 +20,29 @@ if TYPE_CHECKING:
     from gemini_tuning.models import JobState
 
 FIRST_POLL_JITTER = 10.0  # seconds at most; spreads a restarted triggerer's first polls
+_startup_heap_frozen = False
+
+
+def freeze_startup_heap() -> bool:
+    """Once per process, after the first poll: ``gc.freeze()`` what start-up left on the heap.
+
+    A triggerer's heap holds about 250,000 long-lived objects (Airflow's and google-genai's modules)
+    that every full garbage collection walks, 150-300 ms during which no trigger of the process
+    runs. Frozen, they are left out of collections (they are still freed by reference counting).
+    ``[gemini_tuning] freeze_startup_heap = False`` turns it off. Returns whether it froze now.
+    """
+    global _startup_heap_frozen
+    if _startup_heap_frozen:
+        return False
+    _startup_heap_frozen = True
+    from airflow.sdk import conf
+
+    if not conf.getboolean("gemini_tuning", "freeze_startup_heap", fallback=True):
+        return False
+    import gc
+
+    gc.freeze()
+    return True
 
 
 @dataclass(slots=True)
@@ -139,6 +162,7 @@ class TuningJobTrigger(BaseTrigger):
                 yield self._error(exc)
                 return
             failures = 0
+            freeze_startup_heap()  # the first poll imported and built all the process will keep
             if event is not None:
                 yield event
                 return
