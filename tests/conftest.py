@@ -60,6 +60,7 @@ def _test_process_heap_not_frozen():
 
     tuning._startup_heap_frozen = True
 
+
 # -- emulator and connections ----------------------------------------------------------------
 
 
