@@ -347,7 +347,14 @@ def child(args: argparse.Namespace) -> None:
         probe = Probe(names, args.backend)
         probe.install()
         run = run_provider if args.child == "provider" else run_baseline
-        asyncio.run(run(names, args, probe))
+        if args.profile:  # where the CPU goes: cProfile over the whole run, read with pstats
+            import cProfile
+
+            with cProfile.Profile() as profile:
+                asyncio.run(run(names, args, probe))
+            profile.dump_stats(f"{args.profile}.{args.child}.{args.backend}.pstats")
+        else:
+            asyncio.run(run(names, args, probe))
         result = probe.report(args.window, args.poll_interval)
     with open(args.result, "w") as fh:
         json.dump(result, fh)
@@ -363,6 +370,8 @@ def run_child(subject: str, names: list[str], url: str, args: argparse.Namespace
     argv = [sys.executable, os.path.abspath(__file__), "--child", subject, "--jobs", jobs, "--result", result]
     argv += ["--url", url, "--backend", args.backend, "--duration", str(args.duration)]
     argv += ["--window", str(args.window), "--poll-interval", str(args.poll_interval)]
+    if args.profile:
+        argv += ["--profile", args.profile]
     load = os.getloadavg()[0]
     subprocess.run(argv, check=True, timeout=args.duration + 300)
     with open(result) as fh:
@@ -425,6 +434,7 @@ def main() -> int:
     parser.add_argument("--window", type=float, default=60.0, help="steady-state window at the end of the run")
     parser.add_argument("--steps", type=int, default=600, help="training steps per job")
     parser.add_argument("--step-seconds", type=float, default=1.0, help="emulated seconds per training step")
+    parser.add_argument("--profile", help="write a cProfile of each subject to PROFILE.<subject>.<backend>.pstats")
     parser.add_argument("--child", choices=["provider", "baseline"], help=argparse.SUPPRESS)
     parser.add_argument("--jobs", help=argparse.SUPPRESS)
     parser.add_argument("--result", help=argparse.SUPPRESS)

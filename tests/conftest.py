@@ -58,7 +58,7 @@ def _test_process_heap_not_frozen():
     """
     from gemini_tuning.triggers import tuning
 
-    tuning._startup_heap_frozen = True
+    tuning._frozen_at.update(tuning.FREEZE_POINTS)
 
 
 # -- emulator and connections ----------------------------------------------------------------

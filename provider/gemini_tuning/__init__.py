@@ -83,8 +83,9 @@ def get_provider_info() -> dict:
                         "default": "32",
                     },
                     "freeze_startup_heap": {
-                        "description": "Triggerer: once the first tuning-job poll of the process is done, move "
-                        "the objects start-up left (Airflow's and google-genai's modules) out of the garbage "
+                        "description": "Triggerer: when the process's first tuning-job trigger starts and once its "
+                        "first poll is done, move the objects start-up left (Airflow's and google-genai's "
+                        "modules) out of the garbage "
                         "collector's full collections with gc.freeze(), so a full collection no longer stops "
                         "every trigger of the process for a few hundred milliseconds.",
                         "version_added": "0.1.0",

@@ -244,16 +244,16 @@ def freezes(monkeypatch):
 
     calls = []
     monkeypatch.setattr(gc, "freeze", lambda: calls.append(True))
-    monkeypatch.setattr(tuning, "_startup_heap_frozen", False)
+    monkeypatch.setattr(tuning, "_frozen_at", set())
     return calls
 
 
-def test_the_startup_heap_is_frozen_once_per_process_after_the_first_poll(no_sleep, freezes):
+def test_the_startup_heap_is_frozen_at_the_first_start_and_after_the_first_poll_of_the_process(no_sleep, freezes):
     hook = ScriptedHook(job(JobState.RUNNING), job(JobState.SUCCEEDED), job(JobState.SUCCEEDED))
     assert run(make(), hook)[0]["status"] == "success"
-    assert freezes == [True]  # after the first poll, not again on the second
+    assert freezes == [True, True]  # at the start, after the first poll, not after the second
     assert run(make(), hook)[0]["status"] == "success"  # another trigger of the same process
-    assert freezes == [True]
+    assert freezes == [True, True]
 
 
 def test_the_startup_heap_is_left_alone_when_configured(no_sleep, freezes, monkeypatch):

@@ -20,21 +20,23 @@ if TYPE_CHECKING:
     from gemini_tuning.models import JobState
 
 FIRST_POLL_JITTER = 10.0  # seconds at most; spreads a restarted triggerer's first polls
-_startup_heap_frozen = False
+#: When start-up's heap is frozen, once each per process: the first trigger's start (Airflow's heap)
+#: and the end of the first poll (google-genai's and the hook's modules, the client).
+FREEZE_POINTS = ("first start", "first poll")
+_frozen_at: set[str] = set()
 
 
-def freeze_startup_heap() -> bool:
-    """Once per process, after the first poll: ``gc.freeze()`` what start-up left on the heap.
+def freeze_startup_heap(point: str) -> bool:
+    """``gc.freeze()`` what start-up left on the heap, at each of :data:`FREEZE_POINTS` once per process.
 
     A triggerer's heap holds about 250,000 long-lived objects (Airflow's and google-genai's modules)
     that every full garbage collection walks, 150-300 ms during which no trigger of the process
-    runs. Frozen, they are left out of collections (they are still freed by reference counting).
+    runs. Frozen, they are left out of collections (reference counting still frees them).
     ``[gemini_tuning] freeze_startup_heap = False`` turns it off. Returns whether it froze now.
     """
-    global _startup_heap_frozen
-    if _startup_heap_frozen:
+    if point in _frozen_at:
         return False
-    _startup_heap_frozen = True
+    _frozen_at.add(point)
     from airflow.sdk import conf
 
     if not conf.getboolean("gemini_tuning", "freeze_startup_heap", fallback=True):
@@ -133,6 +135,7 @@ class TuningJobTrigger(BaseTrigger):
     async def run(self) -> AsyncIterator[TriggerEvent]:
         from gemini_tuning.exceptions import TransientServiceError
 
+        freeze_startup_heap("first start")
         hook = self._hook()
         seen = _Seen(at=time.time())
         # After a triggerer restart every trigger starts at once: spread the first polls.
@@ -162,7 +165,7 @@ class TuningJobTrigger(BaseTrigger):
                 yield self._error(exc)
                 return
             failures = 0
-            freeze_startup_heap()  # the first poll imported and built all the process will keep
+            freeze_startup_heap("first poll")  # it imported and built what the process keeps
             if event is not None:
                 yield event
                 return
