@@ -13,7 +13,9 @@ fresh jobs of the same emulator (``gemini-tuning emulator``, a separate process)
   process (JSON lines, here to /dev/null) and greenback portals are on. Only the supervisor
   socket is missing: events and failures are counted here instead of being sent.
 * **baseline**: the lower bound, a minimal asyncio + httpx poller: one shared ``httpx.AsyncClient``,
-  at most 32 requests in flight, one GET of the job per poll, JSON decode, state check, sleep P.
+  at most 32 requests in flight, one GET of the job per poll, JSON decode, state check, sleep P; each
+  job's first poll is spread by up to 10 s as the provider's trigger does, so both send the same GETs
+  on the same schedule.
 
 Each child runs ``--duration`` seconds and reports start-up (until every job has been polled once),
 RSS (end and peak), open fds (max), CPU per poll and CPU % of a core in the steady window (the last
@@ -34,6 +36,7 @@ import asyncio
 import json
 import math
 import os
+import random
 import resource
 import subprocess
 import sys
@@ -50,6 +53,7 @@ PROJECT, LOCATION = "benchmark", "us-central1"
 EPOCHS, BATCH = 5, 1  # steps per job = examples x epochs / batch: few examples to store in the emulator
 TERMINAL = {"ACTIVE", "FAILED", "JOB_STATE_SUCCEEDED", "JOB_STATE_FAILED", "JOB_STATE_CANCELLED"}
 BASELINE_IN_FLIGHT = 32
+FIRST_POLL_JITTER = 10.0  # seconds, as gemini_tuning.triggers.tuning (not imported: the baseline loads no Airflow)
 
 
 # -- jobs -------------------------------------------------------------------------------------
@@ -312,6 +316,28 @@ async def run_provider(names: list[str], args: argparse.Namespace, probe: Probe)
         details["task"].cancel()  # as at triggerer shutdown: no on_kill
 
 
+async def run_bare(names: list[str], args: argparse.Namespace, probe: Probe) -> None:
+    """The provider's triggers as plain asyncio tasks, without Airflow's ``TriggerRunner`` around them.
+
+    Against ``provider``, it shows what the runner itself costs (per-trigger tasks, greenback portals,
+    log context); against ``baseline``, what the provider's own code costs.
+    """
+    from gemini_tuning.triggers.tuning import TuningJobTrigger
+
+    async def drive(trigger: TuningJobTrigger) -> None:
+        async for event in trigger.run():
+            probe.events[event.payload.get("status", "?")] += 1
+            return
+
+    triggers = [
+        TuningJobTrigger(job_name=name, gemini_conn_id=CONN_ID, poll_interval=args.poll_interval) for name in names
+    ]
+    tasks = [asyncio.create_task(drive(trigger)) for trigger in triggers]
+    await probe.run(args.duration)
+    for task in tasks:
+        task.cancel()
+
+
 async def run_baseline(names: list[str], args: argparse.Namespace, probe: Probe) -> None:
     """The lower bound: one shared httpx client, one GET per poll, a cap on requests in flight."""
     import httpx
@@ -321,6 +347,10 @@ async def run_baseline(names: list[str], args: argparse.Namespace, probe: Probe)
     async with httpx.AsyncClient(base_url=args.url, headers=auth_headers(args.backend), timeout=60) as client:
 
         async def poll(name: str) -> None:
+            # the same schedule as the provider's: each first poll spread by up to 10 s (TuningJobTrigger's
+            # FIRST_POLL_JITTER), so both subjects send the same GETs at the same rate; polls sent in one
+            # burst share event-loop iterations and cost ~20% less CPU each (docs/performance.md)
+            await asyncio.sleep(random.uniform(0, min(args.poll_interval, FIRST_POLL_JITTER)))
             while True:
                 async with slots:
                     state = (await client.get(prefix + name)).json().get("state")
@@ -339,14 +369,14 @@ def child(args: argparse.Namespace) -> None:
     with open(args.jobs) as fh:
         names = json.load(fh)
     with tempfile.TemporaryDirectory(prefix="triggerer-bench-") as home:
-        if args.child == "provider":
+        if args.child in ("provider", "bare"):
             configure_airflow(home, args.url, args.backend)
             from airflow.sdk.log import configure_logging
 
             configure_logging(json_output=True, output=open(os.devnull, "wb"), sending_to_supervisor=True)
         probe = Probe(names, args.backend)
         probe.install()
-        run = run_provider if args.child == "provider" else run_baseline
+        run = {"provider": run_provider, "bare": run_bare, "baseline": run_baseline}[args.child]
         if args.profile:  # where the CPU goes: cProfile over the whole run, read with pstats
             import cProfile
 
@@ -407,15 +437,24 @@ def fmt(spec: str, value) -> str:
     return "n/a" if value is None else spec.format(value)
 
 
-def print_table(backend: str, provider: dict, baseline: dict, args: argparse.Namespace) -> None:
+def print_table(backend: str, reports: dict[str, dict], args: argparse.Namespace) -> None:
+    """One column per subject; ``ratio`` is provider / baseline (and bare / baseline when bare ran)."""
+    subjects = [s for s in ("provider", "bare", "baseline") if s in reports]
     print(f"\n## {backend}: N={args.triggers}, P={args.poll_interval:g} s, {args.duration:g} s per subject")
-    print(f"{'':38} {'provider':>10} {'baseline':>10} {'ratio':>7}  target")
+    ratios = [s for s in ("provider", "bare") if s in reports and "baseline" in reports]
+    header = "".join(f" {s:>10}" for s in subjects) + "".join(f" {s + '/base':>13}" for s in ratios)
+    print(f"{'':40}{header}  target")
     for label, key, spec, target in ROWS:
-        p, b = provider.get(key), baseline.get(key)
-        numbers = isinstance(p, int | float) and isinstance(b, int | float) and b
-        ratio = f"{p / b:.2f}x" if numbers and key != "lag_max_at_s" else ""
-        print(f"{label:38} {fmt(spec, p):>10} {fmt(spec, b):>10} {ratio:>7}  {target}")
-    for subject, report in (("provider", provider), ("baseline", baseline)):
+        values = [reports[s].get(key) for s in subjects]
+        line = "".join(f" {fmt(spec, v):>10}" for v in values)
+        b = reports.get("baseline", {}).get(key)
+        for s in ratios:
+            v = reports[s].get(key)
+            numbers = isinstance(v, int | float) and isinstance(b, int | float) and b and key != "lag_max_at_s"
+            line += f" {f'{v / b:.2f}x' if numbers else '':>13}"
+        print(f"{label:40}{line}  {target}")
+    for subject in subjects:
+        report = reports[subject]
         if report["startup_s"] is None:
             print(f"{subject}: only {report['polled_once']} of {report['triggers']} polled within the run")
         print(
@@ -429,13 +468,15 @@ def main() -> int:
     parser.add_argument("--triggers", type=int, default=1000, help="N, deferred jobs in one process")
     parser.add_argument("--poll-interval", type=float, default=30.0, help="P, seconds between polls of one job")
     parser.add_argument("--backend", choices=["gemini_api", "vertex_ai", "both"], default="both")
-    parser.add_argument("--subjects", default="provider,baseline", help="comma-separated: provider, baseline")
+    parser.add_argument(
+        "--subjects", default="provider,baseline", help="comma-separated: provider, bare (no TriggerRunner), baseline"
+    )
     parser.add_argument("--duration", type=float, default=300.0, help="seconds each subject runs")
     parser.add_argument("--window", type=float, default=60.0, help="steady-state window at the end of the run")
     parser.add_argument("--steps", type=int, default=600, help="training steps per job")
     parser.add_argument("--step-seconds", type=float, default=1.0, help="emulated seconds per training step")
     parser.add_argument("--profile", help="write a cProfile of each subject to PROFILE.<subject>.<backend>.pstats")
-    parser.add_argument("--child", choices=["provider", "baseline"], help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=["provider", "bare", "baseline"], help=argparse.SUPPRESS)
     parser.add_argument("--jobs", help=argparse.SUPPRESS)
     parser.add_argument("--result", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
@@ -464,8 +505,8 @@ def main() -> int:
                     print(f"{backend} / {subject}: {len(names)} jobs created, running...", flush=True)
                     reports[subject] = run_child(subject, names, server.url, args, tmp)
                     print(json.dumps(reports[subject]), flush=True)
-                if len(reports) == 2:
-                    print_table(backend, reports["provider"], reports["baseline"], args)
+                if len(reports) >= 2:
+                    print_table(backend, reports, args)
     return 0
 
 
