@@ -13,7 +13,7 @@ import pytest
 from gemini_tuning import get_provider_info
 from gemini_tuning.connection import KEYFILE_EXTRA
 
-API_KEY = "AIzaSy-system-test-api-key-0123456789"
+API_KEY = "fake-system-test-api-key-0123456789"
 PRIVATE_KEY = "-----BEGIN PRIVATE KEY-----\nMIIEsystemtestsecret\n-----END PRIVATE KEY-----\n"
 SERVICE_ACCOUNT = {
     "type": "service_account",

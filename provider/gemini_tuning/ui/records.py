@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
+from gemini_tuning.contracts.base import XComContract
 from gemini_tuning.contracts.dataset import ValidationReport
 from gemini_tuning.contracts.evaluation import EvaluationSummary
 from gemini_tuning.contracts.tuning import TuningSummary
@@ -23,6 +24,8 @@ RETURN_KEY = "return_value"
 XCOM_KEYS = (JOB_NAME_KEY, JOB_URL_KEY, RETURN_KEY)
 
 # Airflow records each task instance's operator class name; these are this provider's.
+C = TypeVar("C", bound=XComContract)
+
 CREATE_OPERATOR = "CreateTuningJobOperator"
 SENSOR_OPERATOR = "TuningJobSensor"
 EVALUATE_OPERATOR = "EvaluateTunedModelOperator"
@@ -44,6 +47,17 @@ def decode(value: Any) -> Any:
 def _mapping(value: Any) -> dict[str, Any] | None:
     value = decode(value)
     return value if isinstance(value, dict) else None
+
+
+def _contract(cls: type[C], returned: Any) -> C | None:
+    """A task's return value read as the XCom contract ``cls``; ``None`` when it is not one."""
+    value = _mapping(returned)
+    if value is None:
+        return None
+    try:
+        return cls.parse(value, argument="return_value")
+    except GeminiTuningError:
+        return None
 
 
 def _text(value: Any) -> str | None:
@@ -159,12 +173,8 @@ def _time(value: str | None) -> datetime | None:
 
 def evaluation_from(task: TaskRef, returned: Any) -> Evaluation | None:
     """An evaluate task's ``EvaluationSummary``; ``None`` when there is none this provider can read."""
-    value = _mapping(returned)
-    if value is None:
-        return None
-    try:
-        summary = EvaluationSummary.parse(value, argument="return_value")
-    except GeminiTuningError:
+    summary = _contract(EvaluationSummary, returned)
+    if summary is None:
         return None
     metrics = {name: Metric.model_validate(scores.model_dump()) for name, scores in summary.metrics.items()}
     return Evaluation(
@@ -188,12 +198,8 @@ def evaluation_from(task: TaskRef, returned: Any) -> Evaluation | None:
 
 def dataset_from(task: TaskRef, returned: Any) -> DatasetStats | None:
     """A validate task's ``ValidationReport``; ``None`` when there is none this provider can read."""
-    value = _mapping(returned)
-    if value is None:
-        return None
-    try:
-        report = ValidationReport.parse(value, argument="return_value")
-    except GeminiTuningError:
+    report = _contract(ValidationReport, returned)
+    if report is None:
         return None
     return DatasetStats(
         task=task,
